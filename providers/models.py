@@ -1,0 +1,141 @@
+"""Upstream providers and their encrypted key pools."""
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+PROVIDER_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
+provider_name_validator = RegexValidator(
+    PROVIDER_NAME_PATTERN,
+    "Provider names are lower-case: a letter, then letters, digits, '_' or '-' (max 63).",
+)
+
+
+class ApiFormat(models.TextChoices):
+    OPENAI = "openai", "OpenAI Chat Completions"
+    ANTHROPIC = "anthropic", "Anthropic Messages"
+    BEDROCK = "bedrock", "AWS Bedrock (Anthropic models)"
+    VERTEX = "vertex", "Google Vertex AI (Anthropic models)"
+
+
+class Source(models.TextChoices):
+    """Where a row (or one of its fields) was last set from."""
+
+    ENV = "env", "environment"
+    FILE = "file", "TOML file"
+    ADMIN = "admin", "admin / API"
+
+
+class Provider(models.Model):
+    """An upstream API the gateway forwards to, in one wire format.
+
+    Rows may come from the environment, a TOML file or the admin. ``field_sources``
+    maps each field set by a loader to ``env`` or ``file``; the admin shows those
+    fields read-only because the next load would override them.
+    """
+
+    name = models.CharField(max_length=63, unique=True, validators=[provider_name_validator])
+    api_format = models.CharField(max_length=16, choices=ApiFormat.choices, default=ApiFormat.OPENAI)
+    base_url = models.CharField(max_length=500)
+    api_version = models.CharField(max_length=64, blank=True)
+    timeout = models.FloatField(default=300.0, help_text="Seconds; also the longest gap between streamed chunks.")
+    max_retries = models.PositiveSmallIntegerField(default=2)
+    custom_headers = models.JSONField(default=dict, blank=True)
+    tool_name_sanitization = models.BooleanField(
+        default=False, help_text="Rewrite tool names to [A-Za-z0-9_-]{1,64} going up, restore coming back."
+    )
+    passthrough = models.BooleanField(default=False, help_text="Forward the client's own API key upstream.")
+    models_list = models.JSONField(
+        "models", default=list, blank=True, help_text="Model ids this provider serves (listed by /v1/models)."
+    )
+    enabled = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False, help_text="Bare model names go to the default provider.")
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.ADMIN)
+    field_sources = models.JSONField(default=dict, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(name=Lower("name")), name="provider_name_lowercase"),
+            models.CheckConstraint(condition=models.Q(timeout__gt=0), name="provider_timeout_positive"),
+            models.CheckConstraint(
+                condition=models.Q(api_format__in=ApiFormat.values), name="provider_api_format_known"
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_provider"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_field_managed(self, field_name: str) -> bool:
+        return field_name in self.field_sources
+
+
+class ApiKey(models.Model):
+    """One upstream credential in a provider's pool, encrypted at rest.
+
+    The plaintext is never stored or shown: ``ciphertext`` is a Fernet token,
+    ``fingerprint`` (a sha256 prefix) and ``last4`` identify the key in pages and logs.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="keys")
+    ciphertext = models.TextField(editable=False)
+    fingerprint = models.CharField(max_length=16, editable=False)
+    last4 = models.CharField(max_length=4, blank=True, editable=False)
+    label = models.CharField(max_length=100, blank=True)
+    enabled = models.BooleanField(default=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.ADMIN)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_failure_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_failure_reason = models.CharField(max_length=200, blank=True)
+    cooldown_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider__name", "id"]
+        verbose_name = "API key"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "fingerprint"], name="unique_key_per_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider.name} key {self.masked}"
+
+    @property
+    def masked(self) -> str:
+        return f"{self.fingerprint} …{self.last4}" if self.last4 else self.fingerprint
+
+
+class LoadStatus(models.TextChoices):
+    SUCCESS = "success", "success"
+    PARTIAL = "partial", "partial"
+    FAILURE = "failure", "failure"
+    INACTIVE = "inactive", "inactive (no key)"
+
+
+class ProviderLoadResult(models.Model):
+    """The outcome of the last configuration load for one provider name.
+
+    Kept separately from Provider because a failed load may not produce a Provider row.
+    """
+
+    provider_name = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=8, choices=LoadStatus.choices)
+    message = models.TextField(blank=True)
+    key_fingerprints = models.JSONField(default=list, blank=True)
+    base_url = models.CharField(max_length=500, blank=True)
+    api_format = models.CharField(max_length=16, blank=True)
+    sources = models.JSONField(default=list, blank=True)
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider_name"]
+
+    def __str__(self) -> str:
+        return f"{self.provider_name}: {self.status}"

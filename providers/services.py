@@ -1,0 +1,99 @@
+"""Writes to providers and key pools. Admin, REST API and loaders all call these."""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
+
+from providers.crypto import encrypt_secret, fingerprint_secret, last4, reencrypt_secret
+from providers.models import ApiKey, Provider, Source
+
+
+class DuplicateKeyError(ValueError):
+    """The provider's pool already holds this secret."""
+
+
+@sensitive_variables("secret")
+def api_key_create(
+    *, provider: Provider, secret: str, source: str = Source.ADMIN, label: str = "", enabled: bool = True
+) -> ApiKey:
+    secret = secret.strip()
+    if not secret:
+        raise ValueError("an API key cannot be empty")
+    fingerprint = fingerprint_secret(secret)
+    if ApiKey.objects.filter(provider=provider, fingerprint=fingerprint).exists():
+        raise DuplicateKeyError(f"provider {provider.name} already has key {fingerprint}")
+    return ApiKey.objects.create(
+        provider=provider,
+        ciphertext=encrypt_secret(secret),
+        fingerprint=fingerprint,
+        last4=last4(secret),
+        label=label,
+        source=source,
+        enabled=enabled,
+    )
+
+
+@sensitive_variables("secret")
+def api_key_replace_secret(*, api_key: ApiKey, secret: str) -> ApiKey:
+    """Swap the secret of an existing key (keeps its label and history)."""
+    secret = secret.strip()
+    if not secret:
+        raise ValueError("an API key cannot be empty")
+    fingerprint = fingerprint_secret(secret)
+    clash = ApiKey.objects.filter(provider=api_key.provider, fingerprint=fingerprint).exclude(pk=api_key.pk)
+    if clash.exists():
+        raise DuplicateKeyError(f"provider {api_key.provider.name} already has key {fingerprint}")
+    api_key.ciphertext = encrypt_secret(secret)
+    api_key.fingerprint = fingerprint
+    api_key.last4 = last4(secret)
+    api_key.consecutive_failures = 0
+    api_key.cooldown_until = None
+    api_key.save()
+    return api_key
+
+
+def api_keys_set_enabled(*, keys: Iterable[ApiKey], enabled: bool) -> int:
+    """Enable or disable keys; re-enabling clears their failure state."""
+    changed = 0
+    with transaction.atomic():
+        for api_key in keys:
+            api_key.enabled = enabled
+            if enabled:
+                api_key.consecutive_failures = 0
+                api_key.cooldown_until = None
+            api_key.save()
+            changed += 1
+    return changed
+
+
+def providers_set_enabled(*, providers: Iterable[Provider], enabled: bool) -> int:
+    changed = 0
+    with transaction.atomic():
+        for provider in providers:
+            provider.enabled = enabled
+            provider.save(update_fields=["enabled", "updated_at"])
+            changed += 1
+    return changed
+
+
+def provider_set_default(*, provider: Provider | None) -> None:
+    """Make ``provider`` the only default provider (``None``: no default)."""
+    with transaction.atomic():
+        Provider.objects.filter(is_default=True).exclude(pk=getattr(provider, "pk", None)).update(
+            is_default=False
+        )
+        if provider is not None and not provider.is_default:
+            provider.is_default = True
+            provider.save(update_fields=["is_default", "updated_at"])
+
+
+def api_keys_reencrypt() -> int:
+    """Re-encrypt every stored key under the newest Fernet key (key rotation)."""
+    count = 0
+    with transaction.atomic():
+        for api_key in ApiKey.objects.select_for_update().all():
+            api_key.ciphertext = reencrypt_secret(api_key.ciphertext)
+            api_key.save(update_fields=["ciphertext", "updated_at"])
+            count += 1
+    return count

@@ -1,0 +1,1 @@
+"""vandamme: an LLM gateway that speaks the Anthropic and OpenAI dialects."""

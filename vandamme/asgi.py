@@ -1,0 +1,27 @@
+"""ASGI entry point: Channels routes HTTP and WebSocket.
+
+HTTP is split in two Django handlers that share one URLconf:
+- the data plane (``/v1/…``, ``/health``, ``/``) runs with ``VANDAMME_DATA_PLANE_MIDDLEWARE``
+  (empty by default): Django's session/auth/CSRF middleware are sync and would cost a
+  thread hop per proxied request, and the proxy authenticates with gateway keys anyway;
+- everything else (admin, REST API) runs with the full ``MIDDLEWARE`` stack.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vandamme.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from routing.asgi import DataPlaneASGIHandler, split_planes  # noqa: E402
+from vandamme.websocket_urls import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": split_planes(data_plane=DataPlaneASGIHandler(), control_plane=django_asgi_app),
+        "websocket": URLRouter(websocket_urlpatterns),
+    }
+)

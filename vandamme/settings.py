@@ -1,0 +1,174 @@
+"""Django settings for vandamme.
+
+Only this module reads environment variables (django-environ); everything else reads
+``django.conf.settings``. Every setting has a safe development default except the
+secrets, which are required when ``VANDAMME_ENVIRONMENT=production``.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env")
+
+# --- Environment -------------------------------------------------------------------------
+
+VANDAMME_ENVIRONMENT = env.str("VANDAMME_ENVIRONMENT", default="development")
+IS_PRODUCTION = VANDAMME_ENVIRONMENT == "production"
+
+# Development defaults are fixed, public and documented in the README: they exist so a
+# one-person setup starts with no ceremony, and production refuses them.
+DEVELOPMENT_SECRET_KEY = "vandamme-development-secret-key-not-for-production"  # noqa: S105
+DEVELOPMENT_FERNET_KEY = "dmFuZGFtbWUtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWM="  # noqa: S105
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+VANDAMME_FERNET_KEYS: list[str] = env.list("VANDAMME_FERNET_KEYS", default=[])
+if IS_PRODUCTION:
+    if not SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY must be set when VANDAMME_ENVIRONMENT=production")
+    if not VANDAMME_FERNET_KEYS:
+        raise ImproperlyConfigured(
+            "VANDAMME_FERNET_KEYS must be set when VANDAMME_ENVIRONMENT=production "
+            "(generate one with: python manage.py generate_fernet_key)"
+        )
+SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
+VANDAMME_FERNET_KEYS = VANDAMME_FERNET_KEYS or [DEVELOPMENT_FERNET_KEY]
+
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["*"])
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Applications ------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "daphne",  # first, so `manage.py runserver` serves ASGI and streams
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "providers",
+    "aliases",
+    "routing",
+]
+
+# The control plane (admin, REST API) uses this stack. The data plane (/v1/, /health)
+# is served by a handler with VANDAMME_DATA_PLANE_MIDDLEWARE instead: every sync
+# middleware costs a thread hop per request (see vandamme/asgi.py).
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+VANDAMME_DATA_PLANE_MIDDLEWARE: list[str] = []
+
+ROOT_URLCONF = "vandamme.urls"
+ASGI_APPLICATION = "vandamme.asgi.application"
+WSGI_APPLICATION = "vandamme.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Storage -----------------------------------------------------------------------------
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Persistent connections are thread-local and leak under ASGI; Django's docs say disable.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the usage writer and the admin work side by side without "database locked".
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "vandamme",
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://vandamme")}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- HTTP --------------------------------------------------------------------------------
+
+# Prompts with base64 images are large; Django's 2.5 MB default would reject them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("VANDAMME_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+}
+
+# --- Gateway -----------------------------------------------------------------------------
+
+HOST = env.str("HOST", default="127.0.0.1")
+PORT = env.int("PORT", default=8082)
+# The gateway's own client key; None means the gateway is open (local single-user use).
+PROXY_API_KEY = env.str("PROXY_API_KEY", default="")
+VANDAMME_CONFIG_FILE = env.str("VANDAMME_CONFIG_FILE", default="vandamme-config.toml")
+VANDAMME_USER_CONFIG_FILE = env.str(
+    "VANDAMME_USER_CONFIG_FILE",
+    default=str(Path.home() / ".config" / "vandamme-proxy" / "vandamme-config.toml"),
+)
+# Seconds a routing snapshot is trusted before the generation counter is checked again.
+VANDAMME_SNAPSHOT_TTL = env.float("VANDAMME_SNAPSHOT_TTL", default=1.0)
+VANDAMME_CONNECT_TIMEOUT = env.float("VANDAMME_CONNECT_TIMEOUT", default=10.0)
+VANDAMME_WRITE_TIMEOUT = env.float("VANDAMME_WRITE_TIMEOUT", default=30.0)
+VANDAMME_POOL_TIMEOUT = env.float("VANDAMME_POOL_TIMEOUT", default=30.0)
+VANDAMME_MAX_CONNECTIONS = env.int("VANDAMME_MAX_CONNECTIONS", default=1000)
+VANDAMME_KEY_COOLDOWN_SECONDS = env.float("VANDAMME_KEY_COOLDOWN_SECONDS", default=60.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}
