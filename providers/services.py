@@ -1,11 +1,15 @@
 """Writes to providers and key pools. Admin, REST API and loaders all call these."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from providers.crypto import encrypt_secret, fingerprint_secret, last4, reencrypt_secret
+from providers.generation import config_generation_bump
 from providers.models import ApiKey, Provider, Source
 
 
@@ -80,9 +84,10 @@ def providers_set_enabled(*, providers: Iterable[Provider], enabled: bool) -> in
 def provider_set_default(*, provider: Provider | None) -> None:
     """Make ``provider`` the only default provider (``None``: no default)."""
     with transaction.atomic():
-        Provider.objects.filter(is_default=True).exclude(pk=getattr(provider, "pk", None)).update(
-            is_default=False
-        )
+        others = Provider.objects.filter(is_default=True)
+        if provider is not None:
+            others = others.exclude(pk=provider.pk)
+        others.update(is_default=False)
         if provider is not None and not provider.is_default:
             provider.is_default = True
             provider.save(update_fields=["is_default", "updated_at"])
@@ -97,3 +102,31 @@ def api_keys_reencrypt() -> int:
             api_key.save(update_fields=["ciphertext", "updated_at"])
             count += 1
     return count
+
+
+def api_key_record_failure(
+    *, key_id: int, status: int | None, reason: str, cooldown_until: datetime | None, disable: bool
+) -> None:
+    """Persist a classified upstream failure of a key (shown in the admin).
+
+    Written with ``update()``: failure bookkeeping must not rebuild every process's
+    routing snapshot; only disabling a key does, because it changes the pool.
+    """
+    fields: dict[str, object] = {
+        "consecutive_failures": F("consecutive_failures") + 1,
+        "last_failure_at": timezone.now(),
+        "last_failure_status": status,
+        "last_failure_reason": reason[:200],
+        "cooldown_until": cooldown_until,
+    }
+    if disable:
+        fields["enabled"] = False
+    ApiKey.objects.filter(pk=key_id).update(**fields)
+    if disable:
+        config_generation_bump()
+
+
+def api_key_record_success(*, key_id: int) -> None:
+    ApiKey.objects.filter(pk=key_id).exclude(consecutive_failures=0).update(
+        consecutive_failures=0, cooldown_until=None
+    )

@@ -30,7 +30,9 @@ def is_data_plane(path: str) -> bool:
 
 
 def split_planes(*, data_plane: ASGIApp, control_plane: ASGIApp) -> ASGIApp:
-    async def app(scope: Scope, receive: Callable[..., Awaitable[Any]], send: Callable[..., Awaitable[Any]]) -> None:
+    async def app(
+        scope: Scope, receive: Callable[..., Awaitable[Any]], send: Callable[..., Awaitable[Any]]
+    ) -> None:
         target = data_plane if is_data_plane(scope.get("path", "")) else control_plane
         await target(scope, receive, send)
 

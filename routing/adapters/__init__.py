@@ -1,0 +1,1 @@
+"""How to address each upstream dialect: URLs and headers. Pure."""

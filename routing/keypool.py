@@ -1,0 +1,84 @@
+"""Key selection: round robin over a provider's keys, skipping keys that cool down.
+
+State (cursor, cooldowns, failure streaks) is per gateway process and keyed by key
+fingerprint, so it survives snapshot rebuilds. Failures are persisted to the ApiKey
+row off the hot path (see ``routing.key_health``) so the admin shows them.
+"""
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from routing.table import KeyConfig, ProviderConfig
+
+
+@dataclass
+class _KeyState:
+    cooldown_until: float = 0.0
+    consecutive_failures: int = 0
+
+
+@dataclass
+class _PoolState:
+    cursor: "itertools.count[int]" = field(default_factory=itertools.count)
+    keys: dict[str, _KeyState] = field(default_factory=dict)
+
+
+class KeyPools:
+    """Per-process key pool state for every provider."""
+
+    def __init__(self) -> None:
+        self._pools: dict[str, _PoolState] = {}
+
+    def reset(self) -> None:
+        self._pools.clear()
+
+    def _pool(self, provider: str) -> _PoolState:
+        pool = self._pools.get(provider)
+        if pool is None:
+            pool = self._pools[provider] = _PoolState()
+        return pool
+
+    def candidates(self, provider: ProviderConfig) -> list[KeyConfig]:
+        """The provider's keys in the order to try them for one request.
+
+        Round robin: each request starts one key further. Keys cooling down go last, so
+        a request still has a chance when every key is cooling.
+        """
+        keys = provider.keys
+        if not keys:
+            return []
+        pool = self._pool(provider.name)
+        start = next(pool.cursor) % len(keys)
+        ordered = keys[start:] + keys[:start]
+        now = time.monotonic()
+        ready = [k for k in ordered if self._state(pool, k).cooldown_until <= now]
+        cooling = [k for k in ordered if self._state(pool, k).cooldown_until > now]
+        return ready + cooling
+
+    def is_cooling(self, provider: str, key: KeyConfig) -> bool:
+        state = self._pool(provider).keys.get(key.fingerprint)
+        return state is not None and state.cooldown_until > time.monotonic()
+
+    def report_success(self, provider: str, key: KeyConfig) -> None:
+        state = self._pool(provider).keys.get(key.fingerprint)
+        if state is not None:
+            state.consecutive_failures = 0
+            state.cooldown_until = 0.0
+
+    def report_failure(self, provider: str, key: KeyConfig, *, cooldown_seconds: float) -> int:
+        """Record a classified failure; returns the key's failure streak."""
+        state = self._state(self._pool(provider), key)
+        state.consecutive_failures += 1
+        state.cooldown_until = time.monotonic() + cooldown_seconds
+        return state.consecutive_failures
+
+    @staticmethod
+    def _state(pool: _PoolState, key: KeyConfig) -> _KeyState:
+        state = pool.keys.get(key.fingerprint)
+        if state is None:
+            state = pool.keys[key.fingerprint] = _KeyState()
+        return state
+
+
+key_pools = KeyPools()

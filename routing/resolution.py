@@ -1,0 +1,128 @@
+"""Model-name resolution: what the client asked for → provider + upstream model. Pure.
+
+Order, for a name N sent by a client:
+1. ``!N`` bypasses aliases: the ``!`` is stripped, a provider prefix still applies.
+2. ``provider:model`` splits at the first colon only when the prefix names a known
+   provider (case-insensitive); otherwise the colon belongs to the model id
+   (``llama3:8b``) and the whole name goes to the default provider.
+3. With an explicit provider, only that provider's scoped aliases apply.
+4. Without one: the default provider's scoped aliases, then global aliases.
+5. An alias target is resolved again the same way (chains), scoped to the alias's
+   provider for a scoped alias; a name seen twice is a cycle and an error.
+6. What is left is a model of the chosen (or default) provider.
+"""
+
+from dataclasses import dataclass, field
+
+from routing.errors import GatewayError
+from routing.table import ProviderConfig, RoutingTable
+
+BYPASS_PREFIX = "!"
+MAX_ALIAS_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class Resolution:
+    requested: str
+    provider: ProviderConfig
+    upstream_model: str
+    steps: tuple[str, ...] = field(default=())
+
+
+class ResolutionError(GatewayError):
+    """A model name that cannot be routed (400 in the client's dialect)."""
+
+
+def _configured_list(table: RoutingTable) -> str:
+    names = sorted(table.providers)
+    return ", ".join(names) if names else "none"
+
+
+def _split_provider(name: str, table: RoutingTable) -> tuple[str | None, str]:
+    prefix, colon, rest = name.partition(":")
+    if not colon or not rest:
+        return None, name
+    provider = prefix.strip().lower()
+    if provider in table.providers:
+        return provider, rest
+    if provider in table.unavailable:
+        raise ResolutionError(
+            400,
+            f"provider '{provider}' is not available ({table.unavailable[provider]}); "
+            f"configured providers: {_configured_list(table)}",
+        )
+    return None, name
+
+
+def _provider(name: str | None, table: RoutingTable, requested: str) -> ProviderConfig:
+    if name is None:
+        raise ResolutionError(
+            400,
+            f"model '{requested}' names no provider and no default provider is configured; "
+            f"use 'provider:model' with one of: {_configured_list(table)}",
+        )
+    provider = table.providers.get(name)
+    if provider is None:
+        reason = table.unavailable.get(name, "not configured")
+        raise ResolutionError(
+            400,
+            f"provider '{name}' is not available ({reason}); configured providers: {_configured_list(table)}",
+        )
+    return provider
+
+
+def resolve_model(requested: str, table: RoutingTable) -> Resolution:
+    """Resolve ``requested`` against ``table``; raises ResolutionError (400)."""
+    name = requested.strip()
+    if not name:
+        raise ResolutionError(400, "model: must be a non-empty string")
+    if name.startswith(BYPASS_PREFIX):
+        provider_name, model = _split_provider(name[len(BYPASS_PREFIX) :], table)
+        provider = _provider(provider_name or table.default_provider, table, requested)
+        return Resolution(requested, provider, model, (f"'{name}': alias bypass → {provider.name}:{model}",))
+    return _resolve(name, requested, table)
+
+
+def _resolve(name: str, requested: str, table: RoutingTable) -> Resolution:
+    steps: list[str] = []
+    seen: set[tuple[str | None, str]] = set()
+    scope: str | None = None
+    while True:
+        provider_name, model = _split_provider(name, table)
+        if provider_name is not None:
+            steps.append(f"'{name}': provider prefix → provider {provider_name}, model '{model}'")
+            scope = provider_name
+        key = (scope, model.lower())
+        if key in seen or len(seen) >= MAX_ALIAS_DEPTH:
+            chain = " → ".join(steps)
+            raise ResolutionError(400, f"alias cycle while resolving model '{requested}': {chain}")
+        seen.add(key)
+        alias = _find_alias(model, scope, table)
+        if alias is None:
+            provider = _provider(scope or table.default_provider, table, requested)
+            if scope is None:
+                steps.append(f"'{model}': no alias → default provider {provider.name}")
+            return Resolution(requested, provider, model, tuple(steps))
+        where = f"alias of provider {alias.provider}" if alias.provider else "global alias"
+        steps.append(f"'{model}': {where} → '{alias.target}'")
+        name, scope = alias.target, alias.provider
+
+
+def _find_alias(model: str, scope: str | None, table: RoutingTable) -> "AliasLookup | None":
+    lowered = model.lower()
+    provider = scope or table.default_provider
+    if provider is not None:
+        scoped = table.scoped_aliases.get((provider, lowered))
+        if scoped is not None:
+            return AliasLookup(scoped.target, scoped.provider)
+    if scope is None:
+        global_alias = table.global_aliases.get(lowered)
+        if global_alias is not None:
+            return AliasLookup(global_alias.target, None)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AliasLookup:
+    target: str
+    provider: str | None

@@ -1,0 +1,120 @@
+"""The routing snapshot: all configuration the hot path needs, held in process memory.
+
+Built from the database in one synchronous call (a handful of queries, secrets
+decrypted once) and replaced whole. A request checks the configuration generation at
+most once per ``VANDAMME_SNAPSHOT_TTL`` seconds; only a changed generation rebuilds.
+"""
+
+import asyncio
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
+
+from aliases.models import Alias
+from providers.crypto import decrypt_secret
+from providers.generation import config_generation_get
+from providers.models import LoadStatus, Provider, ProviderLoadResult
+from routing.table import AliasConfig, KeyConfig, ProviderConfig, RoutingTable
+
+
+@sensitive_variables("secret")
+def _provider_config(provider: Provider) -> ProviderConfig:
+    keys = tuple(
+        KeyConfig(key.pk, key.fingerprint, decrypt_secret(key.ciphertext))
+        for key in provider.keys.all()
+        if key.enabled
+    )
+    return ProviderConfig(
+        name=provider.name,
+        api_format=provider.api_format,
+        base_url=provider.base_url.rstrip("/"),
+        api_version=provider.api_version,
+        timeout=provider.timeout,
+        max_retries=provider.max_retries,
+        custom_headers=tuple((str(k), str(v)) for k, v in (provider.custom_headers or {}).items()),
+        tool_name_sanitization=provider.tool_name_sanitization,
+        passthrough=provider.passthrough,
+        models=tuple(str(m) for m in provider.models_list or ()),
+        keys=keys,
+    )
+
+
+def build_routing_table() -> RoutingTable:
+    """Read the whole configuration (sync; call through ``sync_to_async`` from async code)."""
+    generation = config_generation_get()
+    providers: dict[str, ProviderConfig] = {}
+    unavailable: dict[str, str] = {}
+    default_provider = None
+    for provider in Provider.objects.prefetch_related("keys"):
+        if not provider.enabled:
+            unavailable[provider.name] = "disabled"
+            continue
+        config = _provider_config(provider)
+        if not config.keys and not config.passthrough:
+            unavailable[provider.name] = "no enabled API key"
+            continue
+        providers[provider.name] = config
+        if provider.is_default:
+            default_provider = provider.name
+    for result in ProviderLoadResult.objects.exclude(status=LoadStatus.SUCCESS):
+        if result.provider_name not in providers:
+            unavailable.setdefault(result.provider_name, result.message or result.get_status_display())
+    global_aliases: dict[str, AliasConfig] = {}
+    scoped_aliases: dict[tuple[str, str], AliasConfig] = {}
+    for alias in Alias.objects.select_related("provider"):
+        scope = alias.provider.name if alias.provider else None
+        alias_config = AliasConfig(alias.name, alias.target, scope)
+        if scope is None:
+            global_aliases[alias.name] = alias_config
+        else:
+            scoped_aliases[(scope, alias.name)] = alias_config
+    return RoutingTable(
+        providers=providers,
+        default_provider=default_provider,
+        global_aliases=global_aliases,
+        scoped_aliases=scoped_aliases,
+        unavailable=unavailable,
+        generation=generation,
+    )
+
+
+class SnapshotHolder:
+    """Per-process holder: a table, when it was last checked, one rebuild in flight."""
+
+    def __init__(self) -> None:
+        self.table: RoutingTable | None = None
+        self.checked_at = 0.0
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def clear(self) -> None:
+        self.table = None
+        self.checked_at = 0.0
+
+    async def get(self) -> RoutingTable:
+        now = time.monotonic()
+        table = self.table
+        if table is not None and now - self.checked_at < settings.VANDAMME_SNAPSHOT_TTL:
+            return table
+        # The generation lives in the cache: local memory (no I/O) or Redis (one round trip
+        # per TTL), so a direct call is cheaper than a thread hop.
+        if table is not None and config_generation_get() == table.generation:
+            self.checked_at = now
+            return table
+        async with self._lock():
+            if self.table is not table and self.table is not None:
+                return self.table  # another request rebuilt it while we waited
+            self.table = await sync_to_async(build_routing_table, thread_sensitive=True)()
+            self.checked_at = time.monotonic()
+            return self.table
+
+    def _lock(self) -> asyncio.Lock:
+        loop_id = id(asyncio.get_running_loop())
+        lock = self._locks.get(loop_id)
+        if lock is None:
+            lock = self._locks[loop_id] = asyncio.Lock()
+        return lock
+
+
+routing_snapshot = SnapshotHolder()

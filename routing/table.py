@@ -1,0 +1,51 @@
+"""The shapes of the routing snapshot. Pure data: no Django, no I/O."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class KeyConfig:
+    """One usable upstream key. ``secret`` never leaves the process."""
+
+    key_id: int
+    fingerprint: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    name: str
+    api_format: str
+    base_url: str
+    api_version: str
+    timeout: float
+    max_retries: int
+    custom_headers: tuple[tuple[str, str], ...]
+    tool_name_sanitization: bool
+    passthrough: bool
+    models: tuple[str, ...]
+    keys: tuple[KeyConfig, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AliasConfig:
+    name: str
+    target: str
+    provider: str | None
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """Everything resolution and the proxy need; immutable once built."""
+
+    providers: dict[str, ProviderConfig]
+    default_provider: str | None
+    global_aliases: dict[str, AliasConfig]
+    scoped_aliases: dict[tuple[str, str], AliasConfig]
+    # Providers that are known but cannot serve (disabled, no key, failed to load): why.
+    unavailable: dict[str, str]
+    generation: int = 0
+
+    @property
+    def all_secrets(self) -> tuple[str, ...]:
+        return tuple(key.secret for provider in self.providers.values() for key in provider.keys)

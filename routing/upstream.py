@@ -1,0 +1,68 @@
+"""Upstream HTTP clients: one pooled ``httpx.AsyncClient`` per provider and event loop.
+
+A client is bound to the loop it was created on (httpx#2058), so the cache is keyed
+by the running loop; the test client and ``async_to_sync`` each bring their own loop.
+Timeouts are explicit: the read timeout is the provider's ``timeout`` and bounds the
+gap between streamed chunks, so a slow first token is not an error.
+"""
+
+import asyncio
+import weakref
+from collections.abc import Callable
+
+import httpx
+from django.conf import settings
+
+from routing.table import ProviderConfig
+
+TransportFactory = Callable[[], httpx.AsyncBaseTransport | None]
+
+ClientsByProvider = dict[tuple[str, float], httpx.AsyncClient]
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientsByProvider]" = (
+    weakref.WeakKeyDictionary()
+)
+_transport_factory: TransportFactory = lambda: None  # noqa: E731  (tests inject a transport)
+
+
+def set_transport_factory(factory: TransportFactory) -> None:
+    """Route every new upstream client through ``factory()`` (tests)."""
+    global _transport_factory
+    _transport_factory = factory
+    _clients.clear()
+
+
+def _new_client(provider: ProviderConfig) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(
+        connect=settings.VANDAMME_CONNECT_TIMEOUT,
+        read=provider.timeout,
+        write=settings.VANDAMME_WRITE_TIMEOUT,
+        pool=settings.VANDAMME_POOL_TIMEOUT,
+    )
+    limits = httpx.Limits(
+        max_connections=settings.VANDAMME_MAX_CONNECTIONS,
+        max_keepalive_connections=settings.VANDAMME_MAX_CONNECTIONS,
+        keepalive_expiry=60,
+    )
+    return httpx.AsyncClient(
+        timeout=timeout, limits=limits, transport=_transport_factory(), follow_redirects=False
+    )
+
+
+def upstream_client(provider: ProviderConfig) -> httpx.AsyncClient:
+    """The shared client for ``provider`` on the running loop (created lazily)."""
+    loop = asyncio.get_running_loop()
+    per_loop = _clients.get(loop)
+    if per_loop is None:
+        per_loop = _clients[loop] = {}
+    key = (provider.name, provider.timeout)
+    client = per_loop.get(key)
+    if client is None or client.is_closed:
+        client = per_loop[key] = _new_client(provider)
+    return client
+
+
+async def close_upstream_clients() -> None:
+    """Close the clients of the running loop (process shutdown, tests)."""
+    per_loop = _clients.pop(asyncio.get_running_loop(), {})
+    for client in per_loop.values():
+        await client.aclose()
