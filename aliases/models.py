@@ -44,7 +44,7 @@ class Alias(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = f"{self.provider.name}/" if self.provider_id else ""
+        scope = f"{self.provider.name}/" if self.provider is not None else ""
         return f"{scope}{self.name} → {self.target}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:

@@ -1,9 +1,13 @@
-"""Data-plane routes (filled in by the proxy views)."""
+"""Data-plane routes."""
 
 from django.urls import path
 
 from routing import views
 
 urlpatterns = [
+    path("", views.root, name="root"),
     path("health", views.health, name="health"),
+    path("v1/messages", views.messages, name="messages"),
+    path("v1/messages/count_tokens", views.count_tokens, name="count-tokens"),
+    path("v1/models", views.models, name="models"),
 ]

@@ -1,7 +1,98 @@
-"""Data-plane views: thin, async."""
+"""Data-plane views: authenticate → parse → call the proxy → respond. Thin and async."""
 
-from django.http import HttpRequest, JsonResponse
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.views.decorators.csrf import csrf_exempt
+
+from routing.auth import authenticate
+from routing.catalog import anthropic_model_list, openai_model_list
+from routing.errors import GatewayError, anthropic_error_body, invalid_request
+from routing.proxy import MessagesCall, json_response, proxy_count_tokens, proxy_messages
+from routing.snapshot import routing_snapshot
+
+logger = logging.getLogger(__name__)
+
+AsyncView = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
 
 
-async def health(request: HttpRequest) -> JsonResponse:
+def anthropic_error_response(error: GatewayError) -> HttpResponse:
+    return json_response(anthropic_error_body(error), status=error.status, headers=error.headers)
+
+
+def anthropic_errors(view: AsyncView) -> AsyncView:
+    """Every failure leaves as Anthropic error JSON with the right status; never a traceback."""
+
+    @wraps(view)
+    async def wrapper(request: HttpRequest) -> HttpResponseBase:
+        try:
+            return await view(request)
+        except GatewayError as error:
+            return anthropic_error_response(error)
+        except RequestDataTooBig:
+            return anthropic_error_response(
+                GatewayError(413, "request body is larger than the gateway accepts")
+            )
+        except Exception:
+            logger.exception("unhandled error in %s", request.path)
+            return anthropic_error_response(GatewayError(500, "internal gateway error"))
+
+    return csrf_exempt(wrapper)
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid_request(f"request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise invalid_request("request body must be a JSON object")
+    return body
+
+
+def _require_post(request: HttpRequest) -> None:
+    if request.method != "POST":
+        raise GatewayError(
+            405, f"method {request.method} not allowed; use POST", error_type="invalid_request_error"
+        )
+
+
+@anthropic_errors
+async def messages(request: HttpRequest) -> HttpResponseBase:
+    _require_post(request)
+    auth = authenticate(request.headers)
+    return await proxy_messages(MessagesCall(_json_body(request), request.headers, auth))
+
+
+@anthropic_errors
+async def count_tokens(request: HttpRequest) -> HttpResponseBase:
+    _require_post(request)
+    auth = authenticate(request.headers)
+    return await proxy_count_tokens(MessagesCall(_json_body(request), request.headers, auth))
+
+
+@anthropic_errors
+async def models(request: HttpRequest) -> HttpResponseBase:
+    """The models and aliases vandamme knows: Anthropic's list format for Anthropic
+    clients (they send ``anthropic-version``), OpenAI's for everyone else."""
+    authenticate(request.headers)
+    table = await routing_snapshot.get()
+    if "anthropic-version" in request.headers:
+        return json_response(anthropic_model_list(table))
+    return json_response(openai_model_list(table))
+
+
+async def root(request: HttpRequest) -> HttpResponse:
+    """Claude Code probes the base URL (``HEAD /``) before its first call."""
+    return JsonResponse({"name": "vandamme", "status": "ok"})
+
+
+async def health(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process serves requests. No database access."""
     return JsonResponse({"status": "ok"})

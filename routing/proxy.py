@@ -1,0 +1,204 @@
+"""The Anthropic front door's orchestration: resolve → open upstream → translate → respond.
+
+The only module that ties routing, failover and translation together for
+``/v1/messages`` and ``/v1/messages/count_tokens``.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+
+from routing.adapters.http import (
+    anthropic_count_tokens_url,
+    anthropic_messages_url,
+    base_headers,
+    openai_chat_url,
+)
+from routing.auth import ClientAuth
+from routing.errors import GatewayError, invalid_request
+from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
+from routing.resolution import Resolution, resolve_model
+from routing.snapshot import routing_snapshot
+from routing.streams import anthropic_error_event, openai_to_anthropic_events, relay_bytes
+from routing.token_count import count_request_tokens
+from routing.translation import (
+    OpenAIToAnthropicStream,
+    TranslationError,
+    anthropic_to_openai_request,
+    build_tool_name_map,
+    openai_to_anthropic_response,
+)
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@dataclass
+class MessagesCall:
+    body: dict[str, Any]
+    client_headers: Mapping[str, str]
+    auth: ClientAuth = field(repr=False)
+
+
+def json_response(
+    payload: object, status: int = 200, headers: Mapping[str, str] | None = None
+) -> HttpResponse:
+    return HttpResponse(
+        _compact_json(payload), status=status, content_type="application/json", headers=headers
+    )
+
+
+def _require_model(body: dict[str, Any]) -> str:
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise invalid_request("model: field required (a non-empty string)")
+    return model
+
+
+def validate_messages_body(body: dict[str, Any], *, count_only: bool = False) -> None:
+    _require_model(body)
+    if not count_only:
+        max_tokens = body.get("max_tokens")
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+            raise invalid_request("max_tokens: field required (an integer)")
+        if max_tokens < 1:
+            raise invalid_request("max_tokens: must be at least 1")
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        raise invalid_request("messages: field required (a list)")
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant", "system"):
+            raise invalid_request(f"messages.{index}.role: must be 'user' or 'assistant'")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise invalid_request("stream: must be a boolean")
+
+
+def _served_by(resolution: Resolution) -> dict[str, str]:
+    return {"x-vandamme-provider": resolution.provider.name, "x-vandamme-model": resolution.upstream_model}
+
+
+def _compact_json(payload: object) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def _post_upstream(
+    call: MessagesCall, resolution: Resolution, *, url: str, body: object, stream: bool
+) -> OpenedUpstream:
+    provider = resolution.provider
+    return await open_upstream(
+        UpstreamRequest(
+            provider=provider,
+            method="POST",
+            url=url,
+            body=_compact_json(body),
+            headers=base_headers(provider, call.client_headers, stream=stream),
+            client_key=call.auth.forwardable_key,
+        )
+    )
+
+
+async def _resolve(body: dict[str, Any]) -> Resolution:
+    table = await routing_snapshot.get()
+    return resolve_model(_require_model(body), table)
+
+
+async def proxy_messages(call: MessagesCall) -> HttpResponseBase:
+    validate_messages_body(call.body)
+    resolution = await _resolve(call.body)
+    api_format = resolution.provider.api_format
+    if api_format == "anthropic":
+        return await _messages_to_anthropic(call, resolution)
+    if api_format == "openai":
+        return await _messages_to_openai(call, resolution)
+    raise GatewayError(
+        400, f"provider '{resolution.provider.name}' has api_format '{api_format}', not served here"
+    )
+
+
+async def _messages_to_anthropic(call: MessagesCall, resolution: Resolution) -> HttpResponseBase:
+    provider = resolution.provider
+    stream = bool(call.body.get("stream"))
+    body = {**call.body, "model": resolution.upstream_model}
+    opened = await _post_upstream(
+        call, resolution, url=anthropic_messages_url(provider), body=body, stream=stream
+    )
+    response = opened.response
+    headers = _served_by(resolution)
+    if stream:
+        relay = relay_bytes(response, error_event=anthropic_error_event)
+        return StreamingHttpResponse(
+            relay, content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
+        )
+    content = await response.aread()
+    await response.aclose()
+    content_type = response.headers.get("content-type", "application/json")
+    return HttpResponse(content, status=response.status_code, content_type=content_type, headers=headers)
+
+
+async def _messages_to_openai(call: MessagesCall, resolution: Resolution) -> HttpResponseBase:
+    provider = resolution.provider
+    stream = bool(call.body.get("stream"))
+    tool_names = build_tool_name_map(call.body.get("tools") or [], sanitize=provider.tool_name_sanitization)
+    try:
+        openai_body = anthropic_to_openai_request(
+            call.body, upstream_model=resolution.upstream_model, tool_names=tool_names
+        )
+    except TranslationError as exc:
+        raise invalid_request(str(exc)) from exc
+    opened = await _post_upstream(
+        call,
+        resolution,
+        url=openai_chat_url(provider, resolution.upstream_model),
+        body=openai_body,
+        stream=stream,
+    )
+    headers = _served_by(resolution)
+    client_model = call.body["model"]
+    if stream:
+        translator = OpenAIToAnthropicStream(client_model=client_model, tool_names=tool_names)
+        events = openai_to_anthropic_events(opened.response, translator, secrets=provider_secrets(resolution))
+        return StreamingHttpResponse(
+            events, content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
+        )
+    raw = await opened.response.aread()
+    await opened.response.aclose()
+    try:
+        upstream_json = json.loads(raw)
+    except ValueError as exc:
+        raise GatewayError(502, f"upstream provider '{provider.name}' returned invalid JSON") from exc
+    stop_sequences = call.body.get("stop_sequences")
+    message = openai_to_anthropic_response(
+        upstream_json,
+        client_model=client_model,
+        tool_names=tool_names,
+        stop_sequences=stop_sequences if isinstance(stop_sequences, list) else None,
+    )
+    return json_response(message, headers=headers)
+
+
+def provider_secrets(resolution: Resolution) -> tuple[str, ...]:
+    return tuple(key.secret for key in resolution.provider.keys)
+
+
+async def proxy_count_tokens(call: MessagesCall) -> HttpResponseBase:
+    validate_messages_body(call.body, count_only=True)
+    resolution = await _resolve(call.body)
+    provider = resolution.provider
+    if provider.api_format != "anthropic":
+        # A local estimate: OpenAI-format APIs have no count endpoint, and a completion
+        # call to learn the count would be billed.
+        return json_response(
+            {"input_tokens": count_request_tokens(call.body)}, headers=_served_by(resolution)
+        )
+    body = {**call.body, "model": resolution.upstream_model}
+    body.pop("max_tokens", None)
+    body.pop("stream", None)
+    opened = await _post_upstream(
+        call, resolution, url=anthropic_count_tokens_url(provider), body=body, stream=False
+    )
+    content = await opened.response.aread()
+    await opened.response.aclose()
+    return HttpResponse(content, content_type="application/json", headers=_served_by(resolution))
