@@ -1,0 +1,50 @@
+"""Start the gateway: migrate if needed, load env/TOML configuration, serve ASGI."""
+
+import os
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from providers.config_sync import config_load_from_disk
+from providers.summary import render_summary_table
+
+
+def _has_pending_migrations() -> bool:
+    executor = MigrationExecutor(connection)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
+class Command(BaseCommand):
+    help = "Run migrations if needed, load configuration from the environment and TOML files, then serve."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=settings.HOST)
+        parser.add_argument("--port", type=int, default=settings.PORT)
+        parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne")
+        parser.add_argument("--skip-load", action="store_true", help="Serve the database as it is.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if _has_pending_migrations():
+            call_command("migrate", interactive=False, verbosity=1)
+        if not options["skip_load"]:
+            report = config_load_from_disk()
+            self.stdout.write(render_summary_table(report.results))
+        self.stdout.write(f"vandamme listening on http://{options['host']}:{options['port']} ({options['server']})")
+        self.stdout.flush()
+        connection.close()
+        self._serve(options["server"], options["host"], options["port"])
+
+    @staticmethod
+    def _serve(server: str, host: str, port: int) -> None:
+        if server == "uvicorn":
+            argv = ["uvicorn", "vandamme.asgi:application", "--host", host, "--port", str(port)]
+            argv += ["--lifespan", "off", "--no-access-log"]
+            os.execvp(sys.executable, [sys.executable, "-m", *argv])  # noqa: S606
+        from daphne.cli import CommandLineInterface
+
+        CommandLineInterface().run(["-b", host, "-p", str(port), "vandamme.asgi:application"])
