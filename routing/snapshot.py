@@ -10,6 +10,7 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.views.decorators.debug import sensitive_variables
 
 from aliases.models import Alias
@@ -80,6 +81,16 @@ def build_routing_table() -> RoutingTable:
     )
 
 
+def _build_and_release_connection() -> RoutingTable:
+    """Build, then close this thread's connection: the lean data-plane handler sends no
+    ``request_finished`` signal to close it (outside a test transaction only)."""
+    try:
+        return build_routing_table()
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 class SnapshotHolder:
     """Per-process holder: a table, when it was last checked, one rebuild in flight."""
 
@@ -105,7 +116,7 @@ class SnapshotHolder:
         async with self._lock():
             if self.table is not table and self.table is not None:
                 return self.table  # another request rebuilt it while we waited
-            self.table = await sync_to_async(build_routing_table, thread_sensitive=True)()
+            self.table = await sync_to_async(_build_and_release_connection, thread_sensitive=True)()
             self.checked_at = time.monotonic()
             return self.table
 

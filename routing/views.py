@@ -2,7 +2,7 @@
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 
@@ -19,7 +19,7 @@ from routing.snapshot import routing_snapshot
 
 logger = logging.getLogger(__name__)
 
-AsyncView = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+AsyncView = Callable[[HttpRequest], Coroutine[Any, Any, HttpResponseBase]]
 
 
 def anthropic_error_response(error: GatewayError) -> HttpResponse:

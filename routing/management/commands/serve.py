@@ -9,7 +9,6 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-
 from providers.config_sync import config_load_from_disk
 from providers.summary import render_summary_table
 
@@ -34,7 +33,9 @@ class Command(BaseCommand):
         if not options["skip_load"]:
             report = config_load_from_disk()
             self.stdout.write(render_summary_table(report.results))
-        self.stdout.write(f"vandamme listening on http://{options['host']}:{options['port']} ({options['server']})")
+        self.stdout.write(
+            f"vandamme listening on http://{options['host']}:{options['port']} ({options['server']})"
+        )
         self.stdout.flush()
         connection.close()
         self._serve(options["server"], options["host"], options["port"])
