@@ -27,6 +27,16 @@ class Alias(models.Model):
         related_name="aliases",
         help_text="Scope: the alias applies only to this provider. Empty means global.",
     )
+    is_pattern = models.BooleanField(
+        default=False,
+        help_text="Match the name as a glob (e.g. *sonnet*) against model ids no exact alias decides.",
+    )
+    fallbacks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Ordered model names (provider:model or aliases) tried when the target fails "
+        "with a retryable error before any byte reached the client.",
+    )
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.ADMIN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -37,6 +47,11 @@ class Alias(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(name=Lower("name")), name="alias_name_lowercase"),
             models.CheckConstraint(condition=~models.Q(target=""), name="alias_target_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(is_pattern=False) | models.Q(provider__isnull=True),
+                name="pattern_alias_is_global",
+                violation_error_message="Pattern aliases are global: leave the provider empty.",
+            ),
             models.UniqueConstraint(fields=["name", "provider"], name="unique_scoped_alias"),
             models.UniqueConstraint(
                 fields=["name"], condition=models.Q(provider__isnull=True), name="unique_global_alias"

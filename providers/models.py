@@ -48,6 +48,12 @@ class Provider(models.Model):
     models_list = models.JSONField(
         "models", default=list, blank=True, help_text="Model ids this provider serves (listed by /v1/models)."
     )
+    fallbacks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Tried in order when this provider fails with a retryable error: a provider "
+        "name (same model there) or provider:model.",
+    )
     enabled = models.BooleanField(default=True)
     is_default = models.BooleanField(default=False, help_text="Bare model names go to the default provider.")
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.ADMIN)

@@ -5,6 +5,7 @@ The only module that ties routing, failover and translation together for
 """
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ from routing.translation import (
     build_tool_name_map,
     openai_to_anthropic_response,
 )
+
+logger = logging.getLogger(__name__)
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -105,9 +108,33 @@ async def _resolve(body: dict[str, Any]) -> Resolution:
     return resolve_model(_require_model(body), table)
 
 
+# Failures worth trying a fallback target for: the target, not the request, is at fault.
+FALLBACK_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+
+
 async def proxy_messages(call: MessagesCall) -> HttpResponseBase:
     validate_messages_body(call.body)
-    resolution = await _resolve(call.body)
+    table = await routing_snapshot.get()
+    resolution = resolve_model(_require_model(call.body), table)
+    fallbacks = list(resolution.fallbacks)
+    while True:
+        try:
+            return await _messages_dispatch(call, resolution)
+        except GatewayError as error:
+            if error.status not in FALLBACK_STATUSES or not fallbacks:
+                raise
+            next_target = fallbacks.pop(0)
+            logger.warning(
+                "%s:%s failed with %s; falling back to %s",
+                resolution.provider.name,
+                resolution.upstream_model,
+                error.status,
+                next_target,
+            )
+            resolution = resolve_model(next_target, table)
+
+
+async def _messages_dispatch(call: MessagesCall, resolution: Resolution) -> HttpResponseBase:
     api_format = resolution.provider.api_format
     if api_format == "anthropic":
         return await _messages_to_anthropic(call, resolution)

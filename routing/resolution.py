@@ -6,16 +6,23 @@ Order, for a name N sent by a client:
    provider (case-insensitive); otherwise the colon belongs to the model id
    (``llama3:8b``) and the whole name goes to the default provider.
 3. With an explicit provider, only that provider's scoped aliases apply.
-4. Without one: the default provider's scoped aliases, then global aliases.
+4. Without one: the default provider's scoped aliases, then global aliases, then
+   pattern aliases (globs such as ``*sonnet*``, opt-in; the most literal pattern
+   first). Patterns only ever see the client's own bare name: never a name that an
+   exact alias produced, never one with an explicit provider.
 5. An alias target is resolved again the same way (chains), scoped to the alias's
    provider for a scoped alias; a name seen twice is a cycle and an error.
 6. What is left is a model of the chosen (or default) provider.
+
+Fallbacks: the first alias on the chain that names fallbacks supplies them, then the
+serving provider's own (a bare provider name there means the same model on it).
 """
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 from routing.errors import GatewayError
-from routing.table import ProviderConfig, RoutingTable
+from routing.table import AliasConfig, ProviderConfig, RoutingTable
 
 BYPASS_PREFIX = "!"
 MAX_ALIAS_DEPTH = 16
@@ -27,6 +34,7 @@ class Resolution:
     provider: ProviderConfig
     upstream_model: str
     steps: tuple[str, ...] = field(default=())
+    fallbacks: tuple[str, ...] = field(default=())
 
 
 class ResolutionError(GatewayError):
@@ -87,6 +95,7 @@ def _resolve(name: str, requested: str, table: RoutingTable) -> Resolution:
     steps: list[str] = []
     seen: set[tuple[str | None, str]] = set()
     scope: str | None = None
+    fallbacks: tuple[str, ...] = ()
     while True:
         provider_name, model = _split_provider(name, table)
         if provider_name is not None:
@@ -98,14 +107,21 @@ def _resolve(name: str, requested: str, table: RoutingTable) -> Resolution:
             raise ResolutionError(400, f"alias cycle while resolving model '{requested}': {chain}")
         seen.add(key)
         alias = _find_alias(model, scope, table)
+        if alias is None and not steps and scope is None:
+            alias = _find_pattern(model, table)
         if alias is None:
             provider = _provider(scope or table.default_provider, table, requested)
             if scope is None:
                 steps.append(f"'{model}': no alias → default provider {provider.name}")
-            return Resolution(requested, provider, model, tuple(steps))
-        where = f"alias of provider {alias.provider}" if alias.provider else "global alias"
-        steps.append(f"'{model}': {where} → '{alias.target}'")
+            fallbacks += _provider_fallbacks(provider, model)
+            return Resolution(requested, provider, model, tuple(steps), fallbacks)
+        steps.append(f"'{model}': {alias.description} → '{alias.target}'")
+        fallbacks = fallbacks or alias.fallbacks
         name, scope = alias.target, alias.provider
+
+
+def _provider_fallbacks(provider: ProviderConfig, model: str) -> tuple[str, ...]:
+    return tuple(entry if ":" in entry else f"{entry}:{model}" for entry in provider.fallbacks)
 
 
 def _find_alias(model: str, scope: str | None, table: RoutingTable) -> "AliasLookup | None":
@@ -114,11 +130,26 @@ def _find_alias(model: str, scope: str | None, table: RoutingTable) -> "AliasLoo
     if provider is not None:
         scoped = table.scoped_aliases.get((provider, lowered))
         if scoped is not None:
-            return AliasLookup(scoped.target, scoped.provider)
+            return AliasLookup(
+                scoped.target, scoped.provider, scoped.fallbacks, f"alias of provider {provider}"
+            )
     if scope is None:
         global_alias = table.global_aliases.get(lowered)
         if global_alias is not None:
-            return AliasLookup(global_alias.target, None)
+            return AliasLookup(global_alias.target, None, global_alias.fallbacks, "global alias")
+    return None
+
+
+def _pattern_specificity(pattern: AliasConfig) -> tuple[int, str]:
+    literal = sum(1 for char in pattern.name if char not in "*?[]")
+    return (-literal, pattern.name)
+
+
+def _find_pattern(model: str, table: RoutingTable) -> "AliasLookup | None":
+    lowered = model.lower()
+    for pattern in sorted(table.pattern_aliases, key=_pattern_specificity):
+        if fnmatchcase(lowered, pattern.name):
+            return AliasLookup(pattern.target, None, pattern.fallbacks, f"pattern alias '{pattern.name}'")
     return None
 
 
@@ -126,3 +157,5 @@ def _find_alias(model: str, scope: str | None, table: RoutingTable) -> "AliasLoo
 class AliasLookup:
     target: str
     provider: str | None
+    fallbacks: tuple[str, ...]
+    description: str

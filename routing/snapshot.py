@@ -39,6 +39,7 @@ def _provider_config(provider: Provider) -> ProviderConfig:
         passthrough=provider.passthrough,
         models=tuple(str(m) for m in provider.models_list or ()),
         keys=keys,
+        fallbacks=tuple(str(f) for f in provider.fallbacks or ()),
     )
 
 
@@ -64,10 +65,14 @@ def build_routing_table() -> RoutingTable:
             unavailable.setdefault(result.provider_name, result.message or result.get_status_display())
     global_aliases: dict[str, AliasConfig] = {}
     scoped_aliases: dict[tuple[str, str], AliasConfig] = {}
-    for alias in Alias.objects.select_related("provider"):
+    pattern_aliases: list[AliasConfig] = []
+    for alias in Alias.objects.select_related("provider").order_by("name", "id"):
         scope = alias.provider.name if alias.provider else None
-        alias_config = AliasConfig(alias.name, alias.target, scope)
-        if scope is None:
+        fallbacks = tuple(str(f) for f in alias.fallbacks or ())
+        alias_config = AliasConfig(alias.name, alias.target, scope, fallbacks, alias.is_pattern)
+        if alias.is_pattern:
+            pattern_aliases.append(alias_config)
+        elif scope is None:
             global_aliases[alias.name] = alias_config
         else:
             scoped_aliases[(scope, alias.name)] = alias_config
@@ -78,6 +83,7 @@ def build_routing_table() -> RoutingTable:
         scoped_aliases=scoped_aliases,
         unavailable=unavailable,
         generation=generation,
+        pattern_aliases=tuple(pattern_aliases),
     )
 
 

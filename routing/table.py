@@ -25,6 +25,7 @@ class ProviderConfig:
     passthrough: bool
     models: tuple[str, ...]
     keys: tuple[KeyConfig, ...]
+    fallbacks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class AliasConfig:
     name: str
     target: str
     provider: str | None
+    fallbacks: tuple[str, ...] = ()
+    is_pattern: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class RoutingTable:
     # Providers that are known but cannot serve (disabled, no key, failed to load): why.
     unavailable: dict[str, str]
     generation: int = 0
+    # Glob aliases in the order they are tried (global and scoped alike).
+    pattern_aliases: tuple[AliasConfig, ...] = ()
 
     @property
     def all_secrets(self) -> tuple[str, ...]:

@@ -1,10 +1,13 @@
-"""Shared fixtures: test Fernet keys, a clean cache and routing snapshot per test."""
+"""Shared fixtures: test Fernet keys, a clean cache, routing snapshot and key pools per test."""
 
 from collections.abc import Iterator
 
 import pytest
 from cryptography.fernet import Fernet
 from django.core.cache import cache
+
+from routing.keypool import key_pools
+from routing.snapshot import routing_snapshot
 
 TEST_FERNET_KEYS = [Fernet.generate_key().decode(), Fernet.generate_key().decode()]
 
@@ -14,5 +17,9 @@ def _isolated_gateway_state(settings: object) -> Iterator[None]:
     settings.VANDAMME_FERNET_KEYS = TEST_FERNET_KEYS[:1]  # type: ignore[attr-defined]
     settings.PROXY_API_KEY = ""  # type: ignore[attr-defined]
     cache.clear()
+    routing_snapshot.clear()
+    key_pools.reset()
     yield
     cache.clear()
+    routing_snapshot.clear()
+    key_pools.reset()

@@ -1,0 +1,52 @@
+"""Fixtures for endpoint tests: the real ASGI application in process, upstreams mocked by respx."""
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+
+from aliases.models import Alias
+from providers.models import ApiFormat, Provider
+from providers.services import api_key_create
+from vandamme.asgi import application
+
+OPENAI_BASE = "http://openai.upstream.test/v1"
+ANTHROPIC_BASE = "http://anthropic.upstream.test"
+OPENAI_KEYS = ("sk-test-openai-key-aaaaaaaaaaaa", "sk-test-openai-key-bbbbbbbbbbbb")
+ANTHROPIC_KEY = "sk-ant-test-key-cccccccccccccccc"
+
+
+def make_provider(
+    name: str,
+    *,
+    base_url: str,
+    api_format: str = ApiFormat.OPENAI,
+    keys: tuple[str, ...] = (),
+    **fields: object,
+) -> Provider:
+    provider = Provider.objects.create(name=name, base_url=base_url, api_format=api_format, **fields)
+    for secret in keys:
+        api_key_create(provider=provider, secret=secret)
+    return provider
+
+
+@pytest.fixture
+def providers(transactional_db: None) -> dict[str, Provider]:
+    """An OpenAI-format default provider with two keys and an Anthropic-format one."""
+    openai = make_provider("mockai", base_url=OPENAI_BASE, keys=OPENAI_KEYS, is_default=True, max_retries=1)
+    anthropic = make_provider(
+        "mockant", base_url=ANTHROPIC_BASE, api_format=ApiFormat.ANTHROPIC, keys=(ANTHROPIC_KEY,)
+    )
+    Alias.objects.create(name="fast", target="mockai:gpt-4o-mini")
+    return {"openai": openai, "anthropic": anthropic}
+
+
+@pytest.fixture
+async def gateway_http() -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client wired to the ASGI application (the lean data-plane handler)."""
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+        yield client
+
+
+AnthropicFactory = Callable[..., object]
