@@ -10,4 +10,5 @@ urlpatterns = [
     path("v1/messages", views.messages, name="messages"),
     path("v1/messages/count_tokens", views.count_tokens, name="count-tokens"),
     path("v1/models", views.models, name="models"),
+    path("v1/vandamme/resolve", views.resolve, name="resolve"),
 ]

@@ -15,6 +15,7 @@ from routing.auth import authenticate
 from routing.catalog import anthropic_model_list, openai_model_list
 from routing.errors import GatewayError, anthropic_error_body, invalid_request
 from routing.proxy import MessagesCall, json_response, proxy_count_tokens, proxy_messages
+from routing.resolution import resolve_model
 from routing.snapshot import routing_snapshot
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,25 @@ async def models(request: HttpRequest) -> HttpResponseBase:
     if "anthropic-version" in request.headers:
         return json_response(anthropic_model_list(table))
     return json_response(openai_model_list(table))
+
+
+@anthropic_errors
+async def resolve(request: HttpRequest) -> HttpResponseBase:
+    """``GET /v1/vandamme/resolve?model=NAME``: how NAME resolves, step by step."""
+    authenticate(request.headers)
+    name = request.GET.get("model", "")
+    table = await routing_snapshot.get()
+    resolution = resolve_model(name, table)
+    return json_response(
+        {
+            "model": name,
+            "provider": resolution.provider.name,
+            "api_format": resolution.provider.api_format,
+            "upstream_model": resolution.upstream_model,
+            "steps": list(resolution.steps),
+            "fallbacks": list(resolution.fallbacks),
+        }
+    )
 
 
 async def root(request: HttpRequest) -> HttpResponse:
