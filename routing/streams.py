@@ -13,7 +13,7 @@ import httpx
 
 from routing.errors import scrub_secrets
 from routing.sse import SSEDecoder, encode_event
-from routing.translation import OpenAIToAnthropicStream
+from routing.translate import OpenAIToAnthropicStream
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,10 @@ from collections.abc import AsyncIterator
 
 import anthropic
 import httpx
+import httpx2
 import pytest
 import respx
+from anthropic._constants import ANTHROPIC_API_VERSION
 
 from routing.sse import SSEDecoder
 from tests.gateway.conftest import ANTHROPIC_BASE, ANTHROPIC_KEY, OPENAI_BASE, OPENAI_KEYS
@@ -40,7 +42,8 @@ def openai_chunk(delta: dict[str, object], finish: str | None = None) -> dict[st
 
 @pytest.fixture
 async def client() -> AsyncIterator[anthropic.AsyncAnthropic]:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=application))
+    # The SDK runs on httpx2 (its fork of httpx); the upstream side stays on httpx/respx.
+    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=application))
     async with anthropic.AsyncAnthropic(
         api_key="client-key", base_url="http://gateway.test", http_client=http, max_retries=0
     ) as sdk:
@@ -55,6 +58,7 @@ async def test_create_through_openai_provider(
     message = await client.messages.create(
         model="gpt-4o",
         max_tokens=32000,
+        timeout=60,  # the SDK insists on streaming for large max_tokens unless told a timeout
         system="Be brief.",
         messages=[{"role": "user", "content": "Hello"}],
     )
@@ -190,7 +194,7 @@ async def test_anthropic_provider_is_a_passthrough(
     assert sent["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
     assert request.headers["x-api-key"] == ANTHROPIC_KEY
     assert request.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
-    assert request.headers["anthropic-version"] == "2023-06-01"
+    assert request.headers["anthropic-version"] == ANTHROPIC_API_VERSION  # the client's, forwarded
     assert "client-key" not in request.headers.values()
 
 
