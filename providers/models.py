@@ -38,7 +38,9 @@ class Provider(models.Model):
     api_format = models.CharField(max_length=16, choices=ApiFormat.choices, default=ApiFormat.OPENAI)
     base_url = models.CharField(max_length=500)
     api_version = models.CharField(max_length=64, blank=True)
-    timeout = models.FloatField(default=300.0, help_text="Seconds; also the longest gap between streamed chunks.")
+    timeout = models.FloatField(
+        default=300.0, help_text="Seconds; also the longest gap between streamed chunks."
+    )
     max_retries = models.PositiveSmallIntegerField(default=2)
     custom_headers = models.JSONField(default=dict, blank=True)
     tool_name_sanitization = models.BooleanField(

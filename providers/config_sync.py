@@ -1,0 +1,202 @@
+"""Apply loaded configuration to the database: idempotent, in one transaction.
+
+- Providers are upserted by name; only the fields a layer sets are written and marked
+  in ``field_sources`` (the admin shows those read-only). Fields no layer sets stay as
+  the admin left them.
+- Keys and aliases with source ``env``/``file`` follow the configuration exactly
+  (removed from it → removed from the pool); rows added in the admin are left alone.
+- A provider that fails validation is reported and not touched; the others still load.
+Nothing is written when nothing changed, so a reload bumps no generation.
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from aliases.models import Alias
+from providers.crypto import fingerprint_secret
+from providers.loaders import ConfigSpec, ProviderSpec, build_config
+from providers.models import ApiKey, LoadStatus, Provider, ProviderLoadResult, Source
+from providers.services import api_key_create, provider_set_default
+
+PACKAGED_DEFAULTS = Path(settings.BASE_DIR) / "vandamme" / "defaults.toml"
+
+
+@dataclass
+class ApplyReport:
+    results: list[ProviderLoadResult] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+def _row_source(spec: ProviderSpec) -> str:
+    sources = {*spec.field_sources.values(), spec.keys_source}
+    return Source.ENV if Source.ENV in sources else Source.FILE
+
+
+def _upsert_provider(spec: ProviderSpec, report: ApplyReport) -> Provider:
+    provider = Provider.objects.filter(name=spec.name).first()
+    created = provider is None
+    if provider is None:
+        provider = Provider(name=spec.name, source=_row_source(spec))
+    wanted: dict[str, Any] = {**spec.values, "passthrough": spec.passthrough}
+    field_sources = {**spec.field_sources, "passthrough": spec.keys_source}
+    changed = [name for name, value in wanted.items() if getattr(provider, name) != value]
+    for name in changed:
+        setattr(provider, name, wanted[name])
+    if provider.field_sources != field_sources:
+        provider.field_sources = field_sources
+        changed.append("field_sources")
+    if created or changed:
+        provider.full_clean(exclude=["is_default"], validate_unique=False)
+        provider.save()
+        report.changes.append(
+            f"provider {spec.name}: {'created' if created else 'updated ' + ', '.join(changed)}"
+        )
+    return provider
+
+
+def _sync_keys(provider: Provider, spec: ProviderSpec, report: ApplyReport) -> list[str]:
+    secrets = [] if spec.passthrough else list(dict.fromkeys(spec.keys))
+    wanted = {fingerprint_secret(secret): secret for secret in secrets}
+    managed = ApiKey.objects.filter(provider=provider, source__in=[Source.ENV, Source.FILE])
+    for stale in managed.exclude(fingerprint__in=list(wanted)):
+        stale.delete()
+        report.changes.append(f"provider {provider.name}: removed key {stale.fingerprint}")
+    present = set(
+        ApiKey.objects.filter(provider=provider, fingerprint__in=list(wanted)).values_list(
+            "fingerprint", flat=True
+        )
+    )
+    for fingerprint, secret in wanted.items():
+        if fingerprint not in present:
+            api_key_create(provider=provider, secret=secret, source=spec.keys_source)
+            report.changes.append(f"provider {provider.name}: added key {fingerprint}")
+    return list(wanted)
+
+
+def _drop_managed_keys(name: str, report: ApplyReport) -> None:
+    stale = ApiKey.objects.filter(provider__name=name, source__in=[Source.ENV, Source.FILE])
+    for key in stale:
+        key.delete()
+        report.changes.append(f"provider {name}: removed key {key.fingerprint} (no longer configured)")
+
+
+def _record(
+    report: ApplyReport, spec: ProviderSpec, status: str, message: str, fingerprints: list[str]
+) -> None:
+    result, _ = ProviderLoadResult.objects.update_or_create(
+        provider_name=spec.name,
+        defaults={
+            "status": status,
+            "message": message,
+            "key_fingerprints": fingerprints,
+            "base_url": str(spec.values.get("base_url", "")),
+            "api_format": str(spec.values.get("api_format", "openai")),
+            "sources": spec.sources,
+        },
+    )
+    report.results.append(result)
+
+
+def _apply_provider(spec: ProviderSpec, report: ApplyReport) -> Provider | None:
+    if not spec.is_active:
+        _drop_managed_keys(spec.name, report)
+        _record(report, spec, LoadStatus.INACTIVE, "no API key configured", [])
+        return None
+    if spec.errors:
+        _record(report, spec, LoadStatus.FAILURE, "; ".join(spec.errors), [])
+        return None
+    provider = _upsert_provider(spec, report)
+    fingerprints = _sync_keys(provider, spec, report)
+    status = LoadStatus.PARTIAL if spec.warnings else LoadStatus.SUCCESS
+    message = "; ".join(spec.warnings) or ("passthrough (client keys forwarded)" if spec.passthrough else "")
+    _record(report, spec, status, message, fingerprints)
+    return provider
+
+
+def _sync_aliases(config: ConfigSpec, loaded: dict[str, Provider], report: ApplyReport) -> None:
+    wanted: dict[tuple[int | None, str], Any] = {}
+    for alias in config.aliases:
+        scope = loaded.get(alias.provider) if alias.provider else None
+        if alias.provider and scope is None:
+            report.errors.append(
+                f"alias '{alias.name}' ({alias.origin}): provider '{alias.provider}' is not loaded"
+            )
+            continue
+        wanted[(scope.pk if scope else None, alias.name)] = (alias, scope)
+    for existing in Alias.objects.filter(source__in=[Source.ENV, Source.FILE]):
+        if (existing.provider_id, existing.name) not in wanted:
+            existing.delete()
+            report.changes.append(f"alias {existing.name}: removed")
+    for (_, name), (spec, scope) in wanted.items():
+        row = Alias.objects.filter(name=name, provider=scope).first()
+        values = {"target": spec.target, "source": spec.source, "is_pattern": spec.is_pattern}
+        if row is None:
+            Alias.objects.create(name=name, provider=scope, **values)
+            report.changes.append(f"alias {name}: created → {spec.target}")
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.save()
+            report.changes.append(f"alias {name}: now → {spec.target}")
+
+
+def _choose_default(config: ConfigSpec, loaded: dict[str, Provider], report: ApplyReport) -> None:
+    """The configured default if it loaded; else the only loaded provider, if just one."""
+    name = config.default_provider
+    if name not in loaded:
+        if name and name in config.providers and config.providers[name].is_active:
+            report.errors.append(f"default provider '{name}' did not load")
+        name = next(iter(loaded)) if len(loaded) == 1 else None
+    if name is None:
+        return
+    current = Provider.objects.filter(is_default=True).first()
+    if current is None or current.name != name:
+        provider_set_default(provider=loaded[name])
+        report.changes.append(f"default provider: {name}")
+
+
+def config_apply(*, config: ConfigSpec, dry_run: bool = False) -> ApplyReport:
+    report = ApplyReport(errors=list(config.errors), dry_run=dry_run)
+    try:
+        with transaction.atomic():
+            loaded: dict[str, Provider] = {}
+            for spec in sorted(config.providers.values(), key=lambda s: s.name):
+                provider = _apply_provider(spec, report)
+                if provider is not None:
+                    loaded[spec.name] = provider
+            _sync_aliases(config, loaded, report)
+            _choose_default(config, loaded, report)
+            if dry_run:
+                raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    return report
+
+
+def read_toml_layers(extra_file: str | None = None) -> list[tuple[str, str]]:
+    """Packaged, user and local TOML files that exist, lowest first."""
+    paths = [
+        PACKAGED_DEFAULTS,
+        Path(settings.VANDAMME_USER_CONFIG_FILE).expanduser(),
+        Path(settings.VANDAMME_CONFIG_FILE),
+    ]
+    if extra_file:
+        paths.append(Path(extra_file))
+    return [(path.read_text(), str(path)) for path in paths if path.is_file()]
+
+
+def config_load_from_disk(*, dry_run: bool = False, extra_file: str | None = None) -> ApplyReport:
+    """Read the environment and the TOML hierarchy, then apply. Raises ConfigFileError."""
+    config = build_config(environ=os.environ, toml_layers=read_toml_layers(extra_file))
+    return config_apply(config=config, dry_run=dry_run)

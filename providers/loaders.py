@@ -1,0 +1,320 @@
+"""Configuration from the environment and TOML files → provider and alias specs. Pure.
+
+Layers, lowest to highest: code defaults (model field defaults) < packaged
+``vandamme/defaults.toml`` < user file < local file < environment. They merge field by
+field: a local file that sets only ``timeout`` keeps the packaged ``base-url``.
+"""
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+SUPPORTED_FORMATS = ("openai", "anthropic")
+PASSTHROUGH_MARKER = "!PASSTHRU"
+GATEWAY_PREFIXES = ("VDM_", "VANDAMME_")
+GATEWAY_KEY_VARS = frozenset({"PROXY_API_KEY"})
+TOML_FIELDS = {
+    "base-url": "base_url",
+    "api-format": "api_format",
+    "api-version": "api_version",
+    "timeout": "timeout",
+    "max-retries": "max_retries",
+    "tool-name-sanitization": "tool_name_sanitization",
+    "models": "models_list",
+    "fallbacks": "fallbacks",
+    "custom-headers": "custom_headers",
+}
+ENV_FIELDS = {
+    "BASE_URL": "base_url",
+    "API_FORMAT": "api_format",
+    "API_VERSION": "api_version",
+    "TIMEOUT": "timeout",
+    "MAX_RETRIES": "max_retries",
+    "TOOL_NAME_SANITIZATION": "tool_name_sanitization",
+    "MODELS": "models_list",
+    "FALLBACKS": "fallbacks",
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigFileError(ValueError):
+    """A TOML file that cannot be parsed: names the file and the position."""
+
+
+@dataclass
+class ProviderSpec:
+    """One provider as the layers define it. ``keys`` are secrets: never printed."""
+
+    name: str
+    values: dict[str, Any] = field(default_factory=dict)
+    field_sources: dict[str, str] = field(default_factory=dict)  # field -> env | file
+    origins: dict[str, str] = field(default_factory=dict)  # field -> variable or file path
+    keys: list[str] = field(default_factory=list, repr=False)
+    keys_source: str = ""
+    keys_origin: str = ""
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def set(self, field_name: str, value: Any, source: str, origin: str) -> None:
+        self.values[field_name] = value
+        self.field_sources[field_name] = source
+        self.origins[field_name] = origin
+
+    @property
+    def passthrough(self) -> bool:
+        return self.keys == [PASSTHROUGH_MARKER]
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.keys)
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({*self.origins.values(), *([self.keys_origin] if self.keys_origin else [])})
+
+
+@dataclass(frozen=True)
+class AliasSpec:
+    name: str
+    target: str
+    provider: str | None
+    source: str
+    origin: str
+
+    @property
+    def is_pattern(self) -> bool:
+        return any(char in self.name for char in "*?[")
+
+
+@dataclass
+class ConfigSpec:
+    providers: dict[str, ProviderSpec] = field(default_factory=dict)
+    aliases: list[AliasSpec] = field(default_factory=list)
+    default_provider: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def provider(self, name: str) -> ProviderSpec:
+        if name not in self.providers:
+            self.providers[name] = ProviderSpec(name)
+        return self.providers[name]
+
+
+def parse_toml_layer(text: str, *, origin: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigFileError(f"{origin}: {exc}") from exc
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return [item for item in re.split(r"[\s,]+", str(value)) if item]
+
+
+def _coerce(field_name: str, value: Any) -> Any:
+    """Typed value for a provider field; raises ValueError with a readable message."""
+    if field_name == "timeout":
+        number = float(value)
+        if number <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return number
+    if field_name == "max_retries":
+        if isinstance(value, float) or int(value) < 0:
+            raise ValueError("must be a whole number ≥ 0")
+        return int(value)
+    if field_name == "tool_name_sanitization":
+        return _as_bool(value)
+    if field_name in ("models_list", "fallbacks"):
+        return _as_list(value)
+    if field_name == "custom_headers":
+        if not isinstance(value, dict):
+            raise ValueError("must be a table of header names to values")
+        return {str(k): str(v) for k, v in value.items()}
+    if field_name == "api_format":
+        return str(value).strip().lower()
+    return str(value).strip()
+
+
+def _set_checked(spec: ProviderSpec, field_name: str, value: Any, source: str, origin: str) -> None:
+    try:
+        spec.set(field_name, _coerce(field_name, value), source, origin)
+    except (TypeError, ValueError) as exc:
+        spec.errors.append(f"{field_name.replace('_', '-')} from {origin}: {exc}")
+
+
+def _set_keys(spec: ProviderSpec, raw: Any, source: str, origin: str) -> None:
+    keys = [key for key in _as_list(raw) if key]
+    if PASSTHROUGH_MARKER in keys and len(keys) > 1:
+        spec.errors.append(f"{origin}: {PASSTHROUGH_MARKER} cannot be mixed with static API keys")
+    spec.keys, spec.keys_source, spec.keys_origin = keys, source, origin
+
+
+def _apply_toml_aliases(spec: ConfigSpec, table: Any, provider: str | None, origin: str) -> None:
+    if not isinstance(table, dict):
+        spec.errors.append(f"{origin}: aliases must be a table of name = target")
+        return
+    for name, target in table.items():
+        spec.aliases.append(AliasSpec(str(name).lower(), str(target), provider, "file", origin))
+
+
+def _apply_toml_defaults(spec: ConfigSpec, defaults: Any, origin: str) -> None:
+    if not isinstance(defaults, dict):
+        spec.errors.append(f"{origin}: [defaults] must be a table")
+        return
+    if "default-provider" in defaults:
+        spec.default_provider = str(defaults["default-provider"]).lower()
+    for key in ("timeout", "max-retries"):
+        if key in defaults:
+            spec.provider("*").set(TOML_FIELDS[key], defaults[key], "file", origin)
+    if "aliases" in defaults:
+        _apply_toml_aliases(spec, defaults["aliases"], None, origin)
+
+
+def _apply_toml_provider(spec: ConfigSpec, section: str, table: dict[str, Any], origin: str) -> None:
+    provider = spec.provider(section.lower())
+    for key, value in table.items():
+        if key == "api-key":
+            _set_keys(provider, value, "file", origin)
+        elif key == "aliases":
+            _apply_toml_aliases(spec, value, provider.name, origin)
+        elif key in TOML_FIELDS:
+            _set_checked(provider, TOML_FIELDS[key], value, "file", origin)
+        else:
+            provider.warnings.append(f"{origin}: unknown key '{key}' ignored")
+
+
+def apply_toml_layer(spec: ConfigSpec, data: Mapping[str, Any], *, origin: str) -> None:
+    """Merge one parsed TOML file into ``spec`` (later layers win, field by field)."""
+    for section, table in data.items():
+        if section == "defaults":
+            _apply_toml_defaults(spec, table, origin)
+        elif isinstance(table, dict):
+            _apply_toml_provider(spec, section, table, origin)
+        else:
+            spec.errors.append(f"{origin}: '{section}' must be a table ([{section}])")
+
+
+def _env_provider_names(environ: Mapping[str, str]) -> list[str]:
+    names = []
+    for variable, value in environ.items():
+        if not variable.endswith("_API_KEY") or not value.strip():
+            continue
+        if variable in GATEWAY_KEY_VARS or variable.startswith(GATEWAY_PREFIXES):
+            continue
+        names.append(variable.removesuffix("_API_KEY"))
+    return names
+
+
+def _header_name(suffix: str) -> str:
+    return "-".join(part.capitalize() for part in suffix.split("_") if part)
+
+
+def _apply_env_provider(spec: ConfigSpec, prefix: str, environ: Mapping[str, str]) -> None:
+    provider = spec.provider(prefix.lower())
+    key_var = f"{prefix}_API_KEY"
+    if environ.get(key_var, "").strip():
+        _set_keys(provider, environ[key_var], "env", key_var)
+    for suffix, field_name in ENV_FIELDS.items():
+        variable = f"{prefix}_{suffix}"
+        if variable in environ:
+            _set_checked(provider, field_name, environ[variable], "env", variable)
+    header_prefix = f"{prefix}_CUSTOM_HEADER_"
+    headers = {
+        _header_name(v.removeprefix(header_prefix)): value
+        for v, value in environ.items()
+        if v.startswith(header_prefix)
+    }
+    if headers:
+        merged = {**provider.values.get("custom_headers", {}), **headers}
+        provider.set("custom_headers", merged, "env", f"{header_prefix}*")
+    alias_prefix = f"{prefix}_ALIAS_"
+    for variable, target in environ.items():
+        if variable.startswith(alias_prefix) and target.strip():
+            name = variable.removeprefix(alias_prefix).lower().replace("_", "-")
+            spec.aliases.append(AliasSpec(name, target.strip(), provider.name, "env", variable))
+
+
+def apply_environment(spec: ConfigSpec, environ: Mapping[str, str]) -> None:
+    """Merge the environment: it beats every file."""
+    prefixes = set(_env_provider_names(environ))
+    prefixes |= {name.upper().replace("-", "_") for name in spec.providers if name != "*"}
+    for prefix in sorted(prefixes):
+        if PROVIDER_NAME.match(prefix.lower()):
+            _apply_env_provider(spec, prefix, environ)
+        elif f"{prefix}_API_KEY" in environ:
+            spec.errors.append(f"{prefix}_API_KEY: '{prefix.lower()}' is not a valid provider name")
+    if environ.get("VDM_DEFAULT_PROVIDER", "").strip():
+        spec.default_provider = environ["VDM_DEFAULT_PROVIDER"].strip().lower()
+    for variable, target in environ.items():
+        if variable.startswith("VDM_ALIAS_") and target.strip():
+            name = variable.removeprefix("VDM_ALIAS_").lower().replace("_", "-")
+            spec.aliases.append(AliasSpec(name, target.strip(), None, "env", variable))
+
+
+def _dedupe_aliases(aliases: list[AliasSpec]) -> list[AliasSpec]:
+    """Later layers win: keep the last definition of each (provider, name)."""
+    latest: dict[tuple[str | None, str], AliasSpec] = {}
+    for alias in aliases:
+        latest[(alias.provider, alias.name)] = alias
+    return list(latest.values())
+
+
+def _validate(spec: ProviderSpec) -> None:
+    if not PROVIDER_NAME.match(spec.name):
+        spec.errors.append(
+            f"'{spec.name}' is not a valid provider name (lower-case letters, digits, '_' or '-')"
+        )
+    api_format = spec.values.get("api_format", "openai")
+    if api_format not in SUPPORTED_FORMATS:
+        spec.errors.append(f"unknown api-format '{api_format}' (supported: {', '.join(SUPPORTED_FORMATS)})")
+    base_url = spec.values.get("base_url", "")
+    if not base_url:
+        spec.errors.append("missing base URL (set base-url in TOML or {NAME}_BASE_URL)")
+    elif not base_url.startswith(("http://", "https://")):
+        spec.errors.append(f"base URL '{base_url}' must start with http:// or https://")
+
+
+def _apply_global_defaults(spec: ConfigSpec) -> None:
+    globals_spec = spec.providers.pop("*", None)
+    if globals_spec is None:
+        return
+    for provider in spec.providers.values():
+        for field_name, value in globals_spec.values.items():
+            if field_name not in provider.values:
+                _set_checked(
+                    provider,
+                    field_name,
+                    value,
+                    globals_spec.field_sources[field_name],
+                    globals_spec.origins[field_name],
+                )
+
+
+def build_config(*, environ: Mapping[str, str], toml_layers: list[tuple[str, str]]) -> ConfigSpec:
+    """All layers merged. ``toml_layers`` is ``[(text, origin), …]``, lowest first."""
+    spec = ConfigSpec()
+    for text, origin in toml_layers:
+        apply_toml_layer(spec, parse_toml_layer(text, origin=origin), origin=origin)
+    apply_environment(spec, environ)
+    _apply_global_defaults(spec)
+    spec.aliases = _dedupe_aliases(spec.aliases)
+    for provider in spec.providers.values():
+        if provider.is_active:
+            _validate(provider)
+    return spec

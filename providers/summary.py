@@ -1,0 +1,33 @@
+"""The load summary as a plain-text table (start-up, ``manage.py config_summary``)."""
+
+from collections.abc import Iterable
+
+from providers.models import ProviderLoadResult
+
+COLUMNS = ("provider", "status", "format", "base URL", "keys", "message")
+
+
+def _row(result: ProviderLoadResult) -> tuple[str, ...]:
+    keys = ", ".join(result.key_fingerprints) or "-"
+    return (
+        result.provider_name,
+        result.status,
+        result.api_format or "-",
+        result.base_url or "-",
+        keys,
+        result.message,
+    )
+
+
+def render_summary_table(results: Iterable[ProviderLoadResult]) -> str:
+    """Active providers first, then inactive ones; secrets never appear (fingerprints only)."""
+    rows = [_row(r) for r in sorted(results, key=lambda r: (r.status == "inactive", r.provider_name))]
+    if not rows:
+        return "No providers configured: set e.g. OPENAI_API_KEY or write vandamme-config.toml.\n"
+    widths = [max(len(COLUMNS[i]), *(len(row[i]) for row in rows)) for i in range(len(COLUMNS) - 1)]
+    lines = []
+    for row in [COLUMNS, *rows]:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines) + "\n"
