@@ -147,3 +147,20 @@ class ProviderLoadResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_name}: {self.status}"
+
+
+class ConfigGeneration(models.Model):
+    """A single row counting configuration changes.
+
+    Gateway processes compare it with the generation their routing snapshot was built
+    from (at most once per ``VANDAMME_SNAPSHOT_TTL``). With ``REDIS_URL`` the counter is
+    read from Redis instead and this row is only a durable copy.
+    """
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="single_generation_row")]
+
+    def __str__(self) -> str:
+        return f"configuration generation {self.value}"

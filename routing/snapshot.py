@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from aliases.models import Alias
 from providers.crypto import decrypt_secret
-from providers.generation import config_generation_get
+from providers.generation import config_generation_aget, config_generation_get
 from providers.models import LoadStatus, Provider, ProviderLoadResult
 from routing.table import AliasConfig, KeyConfig, ProviderConfig, RoutingTable
 
@@ -114,9 +114,7 @@ class SnapshotHolder:
         table = self.table
         if table is not None and now - self.checked_at < settings.VANDAMME_SNAPSHOT_TTL:
             return table
-        # The generation lives in the cache: local memory (no I/O) or Redis (one round trip
-        # per TTL), so a direct call is cheaper than a thread hop.
-        if table is not None and config_generation_get() == table.generation:
+        if table is not None and await config_generation_aget() == table.generation:
             self.checked_at = now
             return table
         async with self._lock():

@@ -1,0 +1,92 @@
+"""The hot path: no database query per proxied request once the snapshot is warm, and
+configuration changes reach the snapshot within the TTL."""
+
+import asyncio
+import json
+import httpx
+import pytest
+import respx
+from asgiref.sync import sync_to_async
+from django.db.backends import utils as db_utils
+
+from aliases.models import Alias
+from tests.gateway.conftest import OPENAI_BASE
+from vandamme.asgi import application
+
+pytestmark = pytest.mark.usefixtures("providers")
+
+REPLY = {
+    "id": "c",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+}
+STREAM = (
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":null}]}\n\n'
+    b'data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+@pytest.fixture
+def query_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement run on ANY thread (the ORM runs in worker threads under ASGI)."""
+    statements: list[str] = []
+    original = db_utils.CursorWrapper._execute
+
+    def counting(self: db_utils.CursorWrapper, sql: str, *args: object, **kwargs: object) -> object:
+        statements.append(sql)
+        return original(self, sql, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db_utils.CursorWrapper, "_execute", counting)
+    return statements
+
+
+async def _ask(http: httpx.AsyncClient, model: str, *, stream: bool = False) -> httpx.Response:
+    body = {"model": model, "max_tokens": 5, "stream": stream, "messages": [{"role": "user", "content": "x"}]}
+    return await http.post("/v1/messages", json=body)
+
+
+@respx.mock(assert_all_mocked=False)
+async def test_no_queries_per_request_once_warm(
+    respx_mock: respx.MockRouter, query_log: list[str], settings: object
+) -> None:
+    settings.VANDAMME_SNAPSHOT_TTL = 3600  # type: ignore[attr-defined]
+    route = respx_mock.post(f"{OPENAI_BASE}/chat/completions")
+    route.side_effect = lambda request: httpx.Response(
+        200,
+        content=STREAM if json.loads(request.content).get("stream") else json.dumps(REPLY).encode(),
+        headers={
+            "content-type": "text/event-stream"
+            if json.loads(request.content).get("stream")
+            else "application/json"
+        },
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://gw"
+    ) as http:
+        assert (await _ask(http, "fast")).status_code == 200  # warms the snapshot
+        assert query_log, "the counter must see the snapshot build, or this test proves nothing"
+        query_log.clear()
+        for stream in (False, True) * 10:
+            response = await _ask(http, "fast", stream=stream)
+            assert response.status_code == 200
+    assert query_log == []
+
+
+@respx.mock(assert_all_mocked=False)
+async def test_saved_change_is_seen_after_the_ttl(respx_mock: respx.MockRouter, settings: object) -> None:
+    settings.VANDAMME_SNAPSHOT_TTL = 0.2  # type: ignore[attr-defined]
+    route = respx_mock.post(f"{OPENAI_BASE}/chat/completions").respond(json=REPLY)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://gw"
+    ) as http:
+        await _ask(http, "fast")
+        assert json.loads(route.calls.last.request.content)["model"] == "gpt-4o-mini"
+        await sync_to_async(Alias.objects.filter(name="fast").update)(target="mockai:gpt-4.1")
+        # update() sends no signal: bump as the admin, API and loaders do through save()
+        alias = await Alias.objects.aget(name="fast")
+        await sync_to_async(alias.save)()
+        await asyncio.sleep(0.3)
+        response = await _ask(http, "fast")
+    assert response.headers["x-vandamme-model"] == "gpt-4.1"
+    assert json.loads(route.calls.last.request.content)["model"] == "gpt-4.1"
