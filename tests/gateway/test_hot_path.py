@@ -3,6 +3,7 @@ configuration changes reach the snapshot within the TTL."""
 
 import asyncio
 import json
+
 import httpx
 import pytest
 import respx
