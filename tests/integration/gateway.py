@@ -55,7 +55,9 @@ class GatewayProcess:
     def start(self) -> None:
         log = self.log_path.open("wb")
         command = [sys.executable, "manage.py", "serve", "--port", str(self.port), "--server", self.server]
-        self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
         self._wait_until_ready()
 
     def _wait_until_ready(self, timeout: float = 60.0) -> None:
