@@ -24,7 +24,7 @@ IS_PRODUCTION = VANDAMME_ENVIRONMENT == "production"
 # Development defaults are fixed, public and documented in the README: they exist so a
 # one-person setup starts with no ceremony, and production refuses them.
 DEVELOPMENT_SECRET_KEY = "vandamme-development-secret-key-not-for-production"  # noqa: S105
-DEVELOPMENT_FERNET_KEY = "dmFuZGFtbWUtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWM="  # noqa: S105
+DEVELOPMENT_FERNET_KEY = "dmFuZGFtbWUtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWM="
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 VANDAMME_FERNET_KEYS: list[str] = env.list("VANDAMME_FERNET_KEYS", default=[])
