@@ -1,0 +1,111 @@
+"""Reading an OpenAI completion or chunk the way the Anthropic side needs it.
+
+Shared by the whole-response and the streaming translation: finish reason → stop
+reason, usage, message and tool-use ids. Upstream JSON is not trusted to have any
+particular shape; every reader tolerates missing or mistyped fields.
+"""
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+_FINISH_TO_STOP = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+_ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def anthropic_stop_reason(finish_reason: Any, *, has_tool_use: bool, matched_stop: str | None) -> str:
+    """The Anthropic ``stop_reason`` for an OpenAI ``finish_reason``.
+
+    Some providers answer ``stop`` (or nothing) although the turn ends in tool calls;
+    Anthropic clients only run tools when the reason is ``tool_use``, so the presence of
+    tool calls wins unless the output was cut off or filtered.
+    """
+    mapped = _FINISH_TO_STOP.get(finish_reason) if isinstance(finish_reason, str) else None
+    if mapped in ("max_tokens", "refusal"):
+        return mapped
+    if has_tool_use:
+        return "tool_use"
+    if matched_stop is not None:
+        return "stop_sequence"
+    return mapped or "end_turn"
+
+
+def matched_stop_sequence(choice: dict[str, Any], stop_sequences: Sequence[str] | None) -> str | None:
+    """The stop sequence that ended the output, when the provider says which one.
+
+    OpenAI strips the stop string and does not report it, so plain OpenAI answers map to
+    ``end_turn``. vLLM reports it as ``stop_reason`` and SGLang as ``matched_stop``; it is
+    used when it is a string the client asked for (or any string if the list is unknown).
+    """
+    if choice.get("finish_reason") not in ("stop", None):
+        return None
+    for key in ("stop_reason", "matched_stop"):
+        value = choice.get(key)
+        if isinstance(value, str) and value and (stop_sequences is None or value in stop_sequences):
+            return value
+    return None
+
+
+def _int_field(container: Any, key: str) -> int | None:
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def cached_prompt_tokens(usage: dict[str, Any]) -> int | None:
+    cached = _int_field(usage.get("prompt_tokens_details"), "cached_tokens")
+    # DeepSeek reports cache hits as a top-level field instead.
+    return cached if cached is not None else _int_field(usage, "prompt_cache_hit_tokens")
+
+
+def anthropic_usage(usage: Any) -> dict[str, int]:
+    """``input_tokens`` excludes cached prompt tokens, which go to ``cache_read_input_tokens``."""
+    if not isinstance(usage, dict):
+        return {"input_tokens": 0, "output_tokens": 0}
+    prompt = _int_field(usage, "prompt_tokens") or 0
+    cached = cached_prompt_tokens(usage)
+    result = {
+        "input_tokens": max(prompt - (cached or 0), 0),
+        "output_tokens": _int_field(usage, "completion_tokens") or 0,
+    }
+    if cached is not None:
+        result["cache_read_input_tokens"] = cached
+    return result
+
+
+def message_id(upstream_id: Any) -> str:
+    """``msg_`` + the upstream id (so logs on both sides can be matched), or a fresh id."""
+    cleaned = _ID_UNSAFE.sub("", upstream_id) if isinstance(upstream_id, str) else ""
+    return f"msg_{cleaned}" if cleaned else f"msg_{uuid.uuid4().hex[:24]}"
+
+
+def tool_use_id(upstream_id: Any) -> str:
+    if isinstance(upstream_id, str) and upstream_id:
+        return upstream_id
+    return f"toolu_{uuid.uuid4().hex[:24]}"
+
+
+def first_choice(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Choice 0 (the gateway never asks for ``n`` > 1)."""
+    choices = payload.get("choices")
+    if not isinstance(choices, list):
+        return None
+    for choice in choices:
+        if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            return choice
+    return None
+
+
+def reasoning_text(container: dict[str, Any]) -> str:
+    """Reasoning under either common name; providers that send both repeat the same text."""
+    for key in ("reasoning_content", "reasoning"):
+        value = container.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
