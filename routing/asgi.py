@@ -28,7 +28,8 @@ from django.urls import set_script_prefix
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Loose on purpose: Django's handler and Channels' apps annotate scope/receive differently.
+ASGIApp = Callable[..., Awaitable[None]]
 
 DATA_PLANE_PREFIXES = ("/v1/", "/health", "/ready")
 

@@ -32,11 +32,11 @@ STREAM = (
 def query_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every SQL statement run on ANY thread (the ORM runs in worker threads under ASGI)."""
     statements: list[str] = []
-    original = db_utils.CursorWrapper._execute
+    original = db_utils.CursorWrapper._execute  # type: ignore[attr-defined]
 
     def counting(self: db_utils.CursorWrapper, sql: str, *args: object, **kwargs: object) -> object:
         statements.append(sql)
-        return original(self, sql, *args, **kwargs)  # type: ignore[arg-type]
+        return original(self, sql, *args, **kwargs)
 
     monkeypatch.setattr(db_utils.CursorWrapper, "_execute", counting)
     return statements

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def _run_claude(gateway: GatewayProcess, home: Path, prompt: str) -> dict[str, o
 
 
 @pytest.fixture
-def scenario_gateway(tmp_path: Path):  # type: ignore[no-untyped-def]
+def scenario_gateway(tmp_path: Path) -> Iterator[tuple[GatewayProcess, ScenarioUpstream]]:
     _require_claude()
     with (
         ScenarioUpstream() as upstream,
@@ -68,7 +69,9 @@ def scenario_gateway(tmp_path: Path):  # type: ignore[no-untyped-def]
         yield gateway, upstream
 
 
-def test_claude_code_text_answer(scenario_gateway, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_claude_code_text_answer(
+    scenario_gateway: tuple[GatewayProcess, ScenarioUpstream], tmp_path: Path
+) -> None:
     gateway, upstream = scenario_gateway
     result = _run_claude(gateway, tmp_path, "Say hello.")
     assert result["is_error"] is False
@@ -77,7 +80,9 @@ def test_claude_code_text_answer(scenario_gateway, tmp_path: Path) -> None:  # t
     assert all(request["model"] == "gpt-4o" for request in upstream.requests)
 
 
-def test_claude_code_bash_tool_round_trip(scenario_gateway, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_claude_code_bash_tool_round_trip(
+    scenario_gateway: tuple[GatewayProcess, ScenarioUpstream], tmp_path: Path
+) -> None:
     gateway, upstream = scenario_gateway
     result = _run_claude(gateway, tmp_path, "RUN:echo vandamme-tool-$((6*7))")
     assert result["is_error"] is False
