@@ -1,7 +1,8 @@
 """An OpenAI-format upstream on 127.0.0.1 that plays a Bash tool round trip.
 
 It answers by content, so it also serves whatever background calls a client such as
-Claude Code makes: a user turn containing ``RUN:<command>`` with a ``Bash`` tool offered
+Claude Code makes (and fails on purpose for the keys a test names, to exercise key
+rotation, cooldowns, retries and fallbacks): a user turn containing ``RUN:<command>`` with a ``Bash`` tool offered
 gets a tool call running that command; a turn that ends with a tool result gets a text
 answer quoting the tool output; anything else gets a plain greeting. Streams when asked.
 """
@@ -88,7 +89,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+        key = self.headers.get("authorization", "").removeprefix("Bearer ")
         self.server.requests.append(body)
+        self.server.calls.append((key, body))
+        failure = self.server.failure_for(key)
+        if failure is not None:
+            self._json(
+                {"error": {"message": f"scripted failure {failure}", "type": "scripted"}}, status=failure
+            )
+            return
         message = scenario_reply(body)
         model = body.get("model", "scenario-model")
         if body.get("stream"):
@@ -113,9 +122,11 @@ class _Handler(BaseHTTPRequestHandler):
             }
         )
 
-    def _json(self, payload: dict[str, Any]) -> None:
+    def _json(self, payload: dict[str, Any], status: int = 200) -> None:
         data = json.dumps(payload).encode()
-        self.send_response(200)
+        self.send_response(status)
+        if status == 429:
+            self.send_header("retry-after", "30")
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
         self.end_headers()
@@ -130,7 +141,21 @@ class ScenarioUpstream(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []  # (bearer key, body)
+        self.always_fail: dict[str, int] = {}  # key -> status on every call
+        self.fail_once: dict[str, list[int]] = {}  # key -> statuses for its next calls
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def failure_for(self, key: str) -> int | None:
+        with self._lock:
+            if key in self.always_fail:
+                return self.always_fail[key]
+            pending = self.fail_once.get(key)
+            return pending.pop(0) if pending else None
+
+    def keys_used(self) -> list[str]:
+        return [key for key, _ in self.calls]
 
     @property
     def base_url(self) -> str:
