@@ -53,13 +53,14 @@ def _client(gateway: GatewayProcess, **headers: str) -> anthropic.Anthropic:
 
 
 def _ask(client: anthropic.Anthropic, model: str, *, stream: bool = False) -> tuple[str, httpx.Headers]:
-    kwargs = {"model": model, "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+    messages: list[anthropic.types.MessageParam] = [{"role": "user", "content": "hi"}]
     if stream:
-        with client.messages.stream(**kwargs) as events:  # type: ignore[arg-type]
-            text = events.get_final_text()
-            return text, events.response.headers  # type: ignore[return-value]
-    raw = client.messages.with_raw_response.create(**kwargs)  # type: ignore[arg-type]
-    return raw.parse().content[0].text, raw.headers  # type: ignore[return-value]
+        with client.messages.stream(model=model, max_tokens=20, messages=messages) as events:
+            return events.get_final_text(), httpx.Headers(dict(events.response.headers))
+    raw = client.messages.with_raw_response.create(model=model, max_tokens=20, messages=messages)
+    block = raw.parse().content[0]
+    assert block.type == "text"
+    return block.text, httpx.Headers(dict(raw.headers))
 
 
 def _calls_since(upstream: ScenarioUpstream, start: int) -> list[str]:

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+
 from providers.config_sync import config_load_from_disk
 from providers.summary import render_summary_table
 
