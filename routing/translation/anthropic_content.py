@@ -27,7 +27,7 @@ def text_part(text: str) -> JSONObject:
 
 
 def _data_uri(source: JSONObject, field: str) -> str:
-    media_type = source["media_type"]
+    media_type = require_str(source.get("media_type"), f"{field}.media_type")
     data = require_str(source.get("data"), f"{field}.data")
     return f"data:{media_type};base64,{data}"
 
