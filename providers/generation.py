@@ -9,7 +9,7 @@ through Redis when ``REDIS_URL`` is set, else through a one-row table (one query
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from providers.models import ConfigGeneration
@@ -29,11 +29,21 @@ def config_generation_get() -> int:
     return int(row) if row is not None else 0
 
 
+def _read_and_release_connection() -> int:
+    """Read, then close this thread's connection: the caller runs outside Django's request
+    cycle (no ``request_finished`` to close it), in a thread that may not be reused."""
+    try:
+        return config_generation_get()
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 async def config_generation_aget() -> int:
     if _shared_through_cache():
         value = await cache.aget(GENERATION_CACHE_KEY)
         return int(value) if value is not None else 0
-    return await sync_to_async(config_generation_get, thread_sensitive=True)()
+    return await sync_to_async(_read_and_release_connection, thread_sensitive=True)()
 
 
 def _bump_now() -> None:
