@@ -23,9 +23,11 @@ _ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 def anthropic_stop_reason(finish_reason: Any, *, has_tool_use: bool, matched_stop: str | None) -> str:
     """The Anthropic ``stop_reason`` for an OpenAI ``finish_reason``.
 
-    Some providers answer ``stop`` (or nothing) although the turn ends in tool calls;
-    Anthropic clients only run tools when the reason is ``tool_use``, so the presence of
-    tool calls wins unless the output was cut off or filtered.
+    Whether the turn ends in tool use is decided by the tool calls actually received,
+    not by the label: some providers answer ``stop`` (or nothing) after tool calls, and
+    Anthropic clients only run tools on ``tool_use``; a ``tool_calls`` label with no call
+    would make them wait for tools that do not exist. Cut-off and filtered outputs keep
+    their own reasons.
     """
     mapped = _FINISH_TO_STOP.get(finish_reason) if isinstance(finish_reason, str) else None
     if mapped in ("max_tokens", "refusal"):
@@ -34,7 +36,7 @@ def anthropic_stop_reason(finish_reason: Any, *, has_tool_use: bool, matched_sto
         return "tool_use"
     if matched_stop is not None:
         return "stop_sequence"
-    return mapped or "end_turn"
+    return "end_turn"
 
 
 def matched_stop_sequence(choice: dict[str, Any], stop_sequences: Sequence[str] | None) -> str | None:

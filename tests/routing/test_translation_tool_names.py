@@ -71,7 +71,7 @@ def test_the_map_is_hashable_and_frozen() -> None:
     names = build_tool_name_map([{"name": "a.b"}], sanitize=True)
     assert hash(names) == hash(build_tool_name_map([{"name": "a.b"}], sanitize=True))
     with pytest.raises(AttributeError):
-        names.sanitize = False  # type: ignore[misc]
+        names.sanitize = False
 
 
 @given(st.lists(st.text(max_size=90), max_size=12))
