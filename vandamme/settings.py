@@ -162,6 +162,8 @@ VANDAMME_CONNECT_TIMEOUT = env.float("VANDAMME_CONNECT_TIMEOUT", default=10.0)
 VANDAMME_WRITE_TIMEOUT = env.float("VANDAMME_WRITE_TIMEOUT", default=30.0)
 VANDAMME_POOL_TIMEOUT = env.float("VANDAMME_POOL_TIMEOUT", default=30.0)
 VANDAMME_MAX_CONNECTIONS = env.int("VANDAMME_MAX_CONNECTIONS", default=1000)
+# "aiohttp" (httpx API on aiohttp's pool, faster) or "httpx" (httpx's own transport).
+VANDAMME_UPSTREAM_TRANSPORT = env.str("VANDAMME_UPSTREAM_TRANSPORT", default="aiohttp")
 VANDAMME_KEY_COOLDOWN_SECONDS = env.float("VANDAMME_KEY_COOLDOWN_SECONDS", default=60.0)
 
 LOGGING = {
