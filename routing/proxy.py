@@ -26,7 +26,7 @@ from routing.resolution import Resolution, resolve_model
 from routing.snapshot import routing_snapshot
 from routing.streams import anthropic_error_event, openai_to_anthropic_events, relay_bytes
 from routing.token_count import count_request_tokens
-from routing.translate import (
+from routing.translation import (
     OpenAIToAnthropicStream,
     TranslationError,
     anthropic_to_openai_request,

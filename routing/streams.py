@@ -13,7 +13,7 @@ import httpx
 
 from routing.errors import scrub_secrets
 from routing.sse import SSEDecoder, encode_event
-from routing.translate import OpenAIToAnthropicStream
+from routing.translation import OpenAIToAnthropicStream
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,6 @@ import json
 from functools import lru_cache
 from typing import Any, Protocol
 
-from routing.translate.anthropic_response import as_object
-
 TOKENS_PER_MESSAGE = 3  # role and separators, per OpenAI's cookbook
 TOKENS_PER_REPLY_PRIMER = 3
 TOKENS_PER_TOOL = 8  # function wrapper around name/description/parameters
@@ -20,6 +18,10 @@ TOKENS_PER_TOOL = 8  # function wrapper around name/description/parameters
 # does not carry dimensions, so a typical 1092x1092 image is assumed.
 TOKENS_PER_IMAGE = 1600
 TOKENS_PER_PDF_PAGE_GUESS = 1500
+
+
+def _as_object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 class _Encoding(Protocol):
@@ -47,7 +49,7 @@ def _block_tokens(block: Any) -> int:
     if kind == "image":
         return TOKENS_PER_IMAGE
     if kind == "document":
-        source = as_object(block.get("source"))
+        source = _as_object(block.get("source"))
         data = source.get("data")
         if source.get("type") == "text" and isinstance(data, str):
             return count_text_tokens(data)
