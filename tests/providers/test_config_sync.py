@@ -21,7 +21,7 @@ SECRET = "sk-plaintext-secret-4242424242"
 BASE = "[openai]\nbase-url = 'https://api.openai.com/v1'\n[poe]\nbase-url = 'https://api.poe.com/v1'\n"
 
 
-def _apply(env: dict[str, str], toml: str = BASE, *, dry_run: bool = False):  # type: ignore[no-untyped-def]
+def _apply(env: dict[str, str], toml: str = BASE, *, dry_run: bool = False):
     return config_apply(
         config=build_config(environ=env, toml_layers=[(toml, "defaults.toml")]), dry_run=dry_run
     )
@@ -51,7 +51,7 @@ def test_the_raw_column_holds_no_plaintext() -> None:
         assert all(SECRET not in str(value) for value in row)
 
 
-def test_reload_is_idempotent(django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_reload_is_idempotent(django_capture_on_commit_callbacks) -> None:
     env = {"OPENAI_API_KEY": f"{SECRET} sk-second-key-000000000000", "VDM_ALIAS_FAST": "openai:gpt-4o-mini"}
     first = _apply(env)
     assert first.changes
@@ -129,7 +129,7 @@ def test_aliases_follow_the_configuration() -> None:
     assert set(Alias.objects.values_list("name", flat=True)) == {"mine"}
 
 
-def test_changes_bump_the_generation(django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_changes_bump_the_generation(django_capture_on_commit_callbacks) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         _apply({"OPENAI_API_KEY": SECRET})
     assert ConfigGeneration.objects.get(pk=1).value >= 1
@@ -147,7 +147,7 @@ def test_summary_table_shows_fingerprints_never_secrets() -> None:
     assert "inactive" in lines[-1]
 
 
-def test_commands_print_the_summary(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_commands_print_the_summary(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> None:
     local = tmp_path / "vandamme-config.toml"
     local.write_text("[mine]\nbase-url = 'https://mine.example/v1'\napi-key = 'sk-from-file-99999999'\n")
     settings.VANDAMME_CONFIG_FILE = str(local)
@@ -165,7 +165,7 @@ def test_commands_print_the_summary(tmp_path: Path, settings, monkeypatch: pytes
     assert "sk-from-file-99999999" not in summary.getvalue() + out.getvalue()
 
 
-def test_unparseable_file_is_a_command_error(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_unparseable_file_is_a_command_error(tmp_path: Path, settings) -> None:
     local = tmp_path / "vandamme-config.toml"
     local.write_text("[broken\n")
     settings.VANDAMME_CONFIG_FILE = str(local)
@@ -173,7 +173,7 @@ def test_unparseable_file_is_a_command_error(tmp_path: Path, settings) -> None: 
         call_command("load_config", stdout=StringIO())
 
 
-def test_fernet_key_rotation_reencrypts(settings) -> None:  # type: ignore[no-untyped-def]
+def test_fernet_key_rotation_reencrypts(settings) -> None:
     from tests.conftest import TEST_FERNET_KEYS
 
     _apply({"OPENAI_API_KEY": SECRET})
@@ -188,7 +188,7 @@ def test_fernet_key_rotation_reencrypts(settings) -> None:  # type: ignore[no-un
 
 def test_config_load_from_disk_reads_the_environment(
     monkeypatch: pytest.MonkeyPatch, settings, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.VANDAMME_CONFIG_FILE = str(tmp_path / "none.toml")
     settings.VANDAMME_USER_CONFIG_FILE = str(tmp_path / "none.toml")
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-deepseek-777777777")

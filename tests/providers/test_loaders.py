@@ -36,7 +36,7 @@ LAYERS = {
 }
 
 
-def _config(*layer_names: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def _config(*layer_names: str, env: dict[str, str] | None = None):
     return build_config(environ=env if env is not None else ENV, toml_layers=[LAYERS[n] for n in layer_names])
 
 
