@@ -6,6 +6,7 @@ Only fields with an OpenAI meaning are carried over; Anthropic-only fields
 silently, and nothing the client did not send is invented.
 """
 
+import hashlib
 import re
 from typing import Any
 
@@ -33,6 +34,8 @@ _REASONING_MODEL = re.compile(r"^(o[134]([-_.].*)?|gpt-5(?!.*-chat).*)$")
 #   budget < 4096 → low;  4096 ≤ budget < 16384 → medium;  budget ≥ 16384 → high.
 LOW_EFFORT_BELOW = 4096
 MEDIUM_EFFORT_BELOW = 16384
+
+OPENAI_USER_MAX_LENGTH = 64
 
 _TOOL_CHOICE_MODES = {"auto": "auto", "any": "required", "none": "none"}
 
@@ -124,13 +127,25 @@ def _apply_sampling(body: JSONObject, out: JSONObject) -> None:
             out["stop"] = stops
 
 
+def openai_user(user_id: str) -> str:
+    """``metadata.user_id`` as an OpenAI ``user``, which OpenAI caps at 64 characters.
+
+    Claude Code sends a JSON object of about 150 characters, which OpenAI answers with
+    400 "Invalid 'user': string too long". A longer id is replaced by its sha256 hex
+    digest (exactly 64 characters): still a stable per-user identifier.
+    """
+    if len(user_id) <= OPENAI_USER_MAX_LENGTH:
+        return user_id
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
+
+
 def _apply_metadata(body: JSONObject, out: JSONObject) -> None:
     if body.get("metadata") is None:
         return
     metadata = require_object(body["metadata"], "metadata")
     user_id = optional_str(metadata.get("user_id"), "metadata.user_id")
     if user_id:
-        out["user"] = user_id
+        out["user"] = openai_user(user_id)
 
 
 def anthropic_to_openai_request(

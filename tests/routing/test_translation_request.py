@@ -1,6 +1,7 @@
 """Anthropic Messages request → OpenAI Chat Completions request."""
 
 import copy
+import hashlib
 import json
 from typing import Any
 
@@ -18,6 +19,10 @@ from routing.translation import (
 )
 
 IDENTITY = ToolNameMap()
+CLAUDE_CODE_USER_ID = json.dumps(
+    {"device_id": "5f" * 32, "account_uuid": "", "session_id": "6b1c1c1e-3c5e-4b8e-9d0f-1a2b3c4d5e6f"},
+    separators=(",", ":"),
+)
 CLAUDE_CODE_TOOLS = [
     "Agent", "Bash", "Glob", "Grep", "ExitPlanMode", "Read", "Edit", "Write", "NotebookEdit",
     "WebFetch", "TodoWrite", "WebSearch", "BashOutput", "KillShell", "SlashCommand", "Skill",
@@ -67,7 +72,7 @@ def claude_code_request() -> dict[str, Any]:
         "thinking": {"type": "adaptive"},
         "output_config": {"effort": "high"},
         "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
-        "metadata": {"user_id": json.dumps({"device_id": "abc", "session_id": "s-1"})},
+        "metadata": {"user_id": CLAUDE_CODE_USER_ID},
         "system": [
             {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1"},
             {"type": "text", "text": "You are Claude Code.", "cache_control": cache},
@@ -99,7 +104,7 @@ def test_claude_code_request_translates_field_by_field() -> None:
     assert out["max_tokens"] == 32000
     assert out["stream"] is True
     assert out["stream_options"] == {"include_usage": True}
-    assert out["user"] == json.dumps({"device_id": "abc", "session_id": "s-1"})
+    assert out["user"] == hashlib.sha256(CLAUDE_CODE_USER_ID.encode()).hexdigest()  # too long for OpenAI
     assert set(out) == {"model", "messages", "max_tokens", "stream", "stream_options", "user", "tools"}
     assert out["messages"] == [
         {"role": "system", "content": "x-anthropic-billing-header: cc_version=2.1\n\nYou are Claude Code.\n\nBe concise."},
@@ -351,6 +356,13 @@ def test_optional_parameters(fields: dict[str, Any], expected: dict[str, Any]) -
     out = translate(request([user("x")], **fields))
     extra = {key: value for key, value in out.items() if key not in ("model", "messages", "max_tokens")}
     assert extra == expected
+
+
+def test_long_user_ids_become_a_stable_64_character_digest() -> None:
+    out = translate(request([user("x")], metadata={"user_id": CLAUDE_CODE_USER_ID}))
+    assert out["user"] == translate(request([user("y")], metadata={"user_id": CLAUDE_CODE_USER_ID}))["user"]
+    assert len(out["user"]) == 64
+    assert translate(request([user("x")], metadata={"user_id": "u" * 64}))["user"] == "u" * 64
 
 
 @pytest.mark.parametrize(
