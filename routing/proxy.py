@@ -185,7 +185,12 @@ async def _messages_to_openai(call: MessagesCall, resolution: Resolution) -> Htt
     headers = _served_by(resolution)
     client_model = call.body["model"]
     if stream:
-        translator = OpenAIToAnthropicStream(client_model=client_model, tool_names=tool_names)
+        requested_stops = call.body.get("stop_sequences")
+        translator = OpenAIToAnthropicStream(
+            client_model=client_model,
+            tool_names=tool_names,
+            stop_sequences=requested_stops if isinstance(requested_stops, list) else None,
+        )
         events = openai_to_anthropic_events(opened.response, translator, secrets=provider_secrets(resolution))
         return StreamingHttpResponse(
             events, content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
