@@ -1,0 +1,243 @@
+"""Admin for providers and their key pools. Secrets are write-only; every write of a key
+goes through ``providers.services`` so the encryption invariant always holds."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html_join
+from django.views.decorators.debug import sensitive_post_parameters
+
+from providers.forms import ApiKeyForm, ApiKeyInlineFormSet
+from providers.models import ApiKey, Provider, ProviderLoadResult
+from providers.services import (
+    DuplicateKeyError,
+    api_key_create,
+    api_key_replace_secret,
+    api_keys_set_enabled,
+    provider_set_default,
+    providers_set_enabled,
+)
+
+sensitive_secret = method_decorator(
+    sensitive_post_parameters("secret", *(f"keys-{i}-secret" for i in range(50)))
+)
+KEY_STATE_FIELDS = (
+    "masked",
+    "source",
+    "consecutive_failures",
+    "last_failure_status",
+    "last_failure_at",
+    "cooldown_until",
+)
+
+
+def _save_key(form: ApiKeyForm, provider: Provider) -> ApiKey | None:
+    """Create or update one key from a validated form; returns None for a blank new row."""
+    secret = form.cleaned_data.get("secret") or ""
+    instance: ApiKey = form.instance
+    label, enabled = form.cleaned_data.get("label", ""), form.cleaned_data.get("enabled", True)
+    if not instance.pk:
+        return (
+            api_key_create(provider=provider, secret=secret, label=label, enabled=enabled) if secret else None
+        )
+    if secret:
+        api_key_replace_secret(api_key=instance, secret=secret)
+    instance.label, instance.enabled = label, enabled
+    instance.save(update_fields=["label", "enabled", "updated_at"])
+    return instance
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    form = ApiKeyForm
+    formset = ApiKeyInlineFormSet
+    extra = 1
+    fields = ("secret", "label", "enabled", *KEY_STATE_FIELDS)
+    readonly_fields = KEY_STATE_FIELDS
+
+    @admin.display(description="key")
+    def masked(self, obj: ApiKey) -> str:
+        return obj.masked if obj.pk else "-"
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "api_format",
+        "base_url",
+        "enabled",
+        "is_default",
+        "source",
+        "key_count",
+        "load_status",
+    )
+    list_filter = ("api_format", "enabled", "source")
+    search_fields = ("name",)
+    inlines = (ApiKeyInline,)
+    actions = ("enable", "disable", "make_default")
+    readonly_fields = ("source", "managed_fields", "created_at", "updated_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Provider]:
+        statuses = ProviderLoadResult.objects.filter(provider_name=OuterRef("name")).values("status")[:1]
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(key_total=Count("keys"), last_load_status=Subquery(statuses))
+        )
+
+    @admin.display(description="keys", ordering="key_total")
+    def key_count(self, obj: Provider) -> int:
+        return int(getattr(obj, "key_total", 0))
+
+    @admin.display(description="last load")
+    def load_status(self, obj: Provider) -> str:
+        return str(getattr(obj, "last_load_status", None) or "-")
+
+    @admin.display(description="set by the environment or a file (read-only here)")
+    def managed_fields(self, obj: Provider) -> str:
+        if not obj.field_sources:
+            return "nothing: every field is edited here"
+        return format_html_join(
+            ", ",
+            "{} ({})",
+            sorted((name.replace("_list", ""), source) for name, source in obj.field_sources.items()),
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Provider | None = None) -> tuple[str, ...]:
+        managed = tuple(name for name in (obj.field_sources if obj else {}) if name != "passthrough")
+        extra = ("name",) if obj and obj.source != "admin" else ()
+        return (*self.readonly_fields, *extra, *managed)
+
+    @sensitive_secret
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().add_view(request, form_url, extra_context)
+
+    @sensitive_secret
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        if formset.model is not ApiKey:
+            super().save_formset(request, form, formset, change)
+            return
+        # The admin's history message reads these, as after BaseModelFormSet.save().
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for key_form in formset.forms:
+            if not key_form.has_changed() and key_form.instance.pk is None:
+                continue
+            if key_form.cleaned_data.get("DELETE") and key_form.instance.pk:
+                key_form.instance.delete()
+                formset.deleted_objects.append(key_form.instance)
+                continue
+            try:
+                saved = _save_key(key_form, form.instance)
+            except DuplicateKeyError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            if saved is not None and key_form.instance.pk is None:
+                formset.new_objects.append(saved)
+            elif saved is not None and key_form.has_changed():
+                formset.changed_objects.append((saved, key_form.changed_data))
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return "ciphertext" not in lookup and super().lookup_allowed(lookup, value, request)
+
+    @admin.action(description="Enable selected providers")
+    def enable(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
+        self.message_user(request, f"{providers_set_enabled(providers=queryset, enabled=True)} enabled")
+
+    @admin.action(description="Disable selected providers")
+    def disable(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
+        self.message_user(request, f"{providers_set_enabled(providers=queryset, enabled=False)} disabled")
+
+    @admin.action(description="Make the default provider (bare model names go here)")
+    def make_default(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one provider.", messages.ERROR)
+            return
+        provider_set_default(provider=queryset.get())
+        self.message_user(request, f"{queryset.get().name} is now the default provider")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are added on their provider's page; here they are listed, relabelled, toggled."""
+
+    form = ApiKeyForm
+    list_display = ("provider", "masked", "label", "enabled", "source", *KEY_STATE_FIELDS[2:])
+    list_filter = ("provider", "enabled", "source")
+    list_select_related = ("provider",)
+    search_fields = ("fingerprint", "label", "provider__name")
+    readonly_fields = ("provider", "masked", "fingerprint", *KEY_STATE_FIELDS[1:], "created_at", "updated_at")
+    actions = ("enable", "disable")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="key")
+    def masked(self, obj: ApiKey) -> str:
+        return obj.masked
+
+    @sensitive_secret
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: ApiKeyForm, change: bool) -> None:
+        try:
+            _save_key(form, obj.provider)
+        except DuplicateKeyError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return "ciphertext" not in lookup and super().lookup_allowed(lookup, value, request)
+
+    @admin.action(description="Enable selected keys (clears their failure state)")
+    def enable(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        self.message_user(request, f"{api_keys_set_enabled(keys=queryset, enabled=True)} enabled")
+
+    @admin.action(description="Disable selected keys")
+    def disable(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        self.message_user(request, f"{api_keys_set_enabled(keys=queryset, enabled=False)} disabled")
+
+
+@admin.register(ProviderLoadResult)
+class ProviderLoadResultAdmin(admin.ModelAdmin):
+    """The last configuration load, per provider (read-only)."""
+
+    list_display = ("provider_name", "status", "api_format", "base_url", "keys", "message", "loaded_at")
+    list_filter = ("status", "api_format")
+    search_fields = ("provider_name",)
+
+    @admin.display(description="key fingerprints")
+    def keys(self, obj: ProviderLoadResult) -> str:
+        return ", ".join(obj.key_fingerprints) or "-"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

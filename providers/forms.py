@@ -1,0 +1,63 @@
+"""Admin forms for API keys: the secret is write-only (entered once, never rendered)."""
+
+from typing import Any
+
+from django import forms
+
+from providers.models import ApiKey, Source
+
+MANAGED_SOURCES = (Source.ENV, Source.FILE)
+
+
+class ApiKeyForm(forms.ModelForm):
+    """``secret`` is required for a new key, optional ("leave blank to keep") for an existing one."""
+
+    secret = forms.CharField(
+        label="API key",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: stored encrypted, shown afterwards only as fingerprint and last 4 characters.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("label", "enabled")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["secret"].help_text = "Leave blank to keep the current key."
+            if self.instance.source in MANAGED_SOURCES:
+                self.fields["secret"].disabled = True
+                self.fields["label"].disabled = True
+                source = self.instance.get_source_display()
+                self.fields[
+                    "secret"
+                ].help_text = f"Set by the {source}; change it there (the next load overrides)."
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        is_new = not self.instance.pk
+        if is_new and self.has_changed() and not cleaned.get("secret") and not cleaned.get("DELETE"):
+            self.add_error("secret", "Enter the API key.")
+        return cleaned
+
+
+class ApiKeyInlineFormSet(forms.BaseInlineFormSet):
+    """Keys set by the environment or a file cannot be deleted here: the next load restores them."""
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data"):
+                continue
+            if (
+                form.cleaned_data.get("DELETE")
+                and form.instance.pk
+                and form.instance.source in MANAGED_SOURCES
+            ):
+                raise forms.ValidationError(
+                    f"Key {form.instance.masked} is set by the {form.instance.get_source_display()}: "
+                    "remove it there instead."
+                )
