@@ -72,7 +72,9 @@ async def _worker(port: int, request: bytes, result: Result, deadline: float, bu
         writer.close()
 
 
-async def run_load(port: int, request: bytes, *, concurrency: int, seconds: float, max_requests: int) -> Result:
+async def run_load(
+    port: int, request: bytes, *, concurrency: int, seconds: float, max_requests: int
+) -> Result:
     result = Result()
     budget = [max_requests]
     started = time.perf_counter()

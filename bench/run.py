@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import Result, build_request, run_load  # noqa: E402
+from loadgen import Result, build_request, run_load
 
 REPO = Path(__file__).resolve().parent.parent
 BODY = {"max_tokens": 64, "messages": [{"role": "user", "content": "Say hello"}]}
@@ -56,23 +56,34 @@ def rss_peak_mib(pid: int) -> float:
 
 
 def start_mock(port: int, delay_ms: int) -> subprocess.Popen[bytes]:
-    command = pinned(1, [sys.executable, str(REPO / "bench" / "mock_upstream.py"), str(port), "10", str(delay_ms)])
+    command = pinned(
+        1, [sys.executable, str(REPO / "bench" / "mock_upstream.py"), str(port), "10", str(delay_ms)]
+    )
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     return process
 
 
-def start_gateway(server: str, port: int, fast_port: int, slow_port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_gateway(
+    server: str, port: int, fast_port: int, slow_port: int, workdir: Path
+) -> subprocess.Popen[bytes]:
     env = {
-        "PATH": os.environ["PATH"], "HOME": str(workdir), "LOG_LEVEL": "WARNING",
+        "PATH": os.environ["PATH"],
+        "HOME": str(workdir),
+        "LOG_LEVEL": "WARNING",
         "DATABASE_URL": f"sqlite:///{workdir / f'{server}.sqlite3'}",
-        "VANDAMME_CONFIG_FILE": str(workdir / "none.toml"), "VANDAMME_USER_CONFIG_FILE": str(workdir / "none.toml"),
-        "FAST_API_KEY": "bench-key", "FAST_BASE_URL": f"http://127.0.0.1:{fast_port}/v1",
-        "SLOW_API_KEY": "bench-key", "SLOW_BASE_URL": f"http://127.0.0.1:{slow_port}/v1",
+        "VANDAMME_CONFIG_FILE": str(workdir / "none.toml"),
+        "VANDAMME_USER_CONFIG_FILE": str(workdir / "none.toml"),
+        "FAST_API_KEY": "bench-key",
+        "FAST_BASE_URL": f"http://127.0.0.1:{fast_port}/v1",
+        "SLOW_API_KEY": "bench-key",
+        "SLOW_BASE_URL": f"http://127.0.0.1:{slow_port}/v1",
         "VDM_DEFAULT_PROVIDER": "fast",
     }
     command = pinned(0, [sys.executable, "manage.py", "serve", "--server", server, "--port", str(port)])
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wait_http(f"http://127.0.0.1:{port}/health")
     return process
 
@@ -84,13 +95,25 @@ def measure(port: int, model: str, quick: bool, *, slow_port: int, slow_model: s
     slow_stream = build_request("/v1/messages", {**BODY, "model": slow_model, "stream": True}, slow_port)
     loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(run_load(port, plain, concurrency=8, seconds=1.0, max_requests=300))  # warm-up
+        loop.run_until_complete(
+            run_load(port, plain, concurrency=8, seconds=1.0, max_requests=300)
+        )  # warm-up
         return {
-            "c1": loop.run_until_complete(run_load(port, plain, concurrency=1, seconds=seconds, max_requests=3000)),
-            "c64": loop.run_until_complete(run_load(port, plain, concurrency=64, seconds=seconds, max_requests=10**9)),
-            "ttfb_c1": loop.run_until_complete(run_load(slow_port, slow_stream, concurrency=1, seconds=seconds, max_requests=15)),
-            "ttfb_c64": loop.run_until_complete(run_load(slow_port, slow_stream, concurrency=64, seconds=seconds, max_requests=10**9)),
-            "streams_c64": loop.run_until_complete(run_load(port, fast_stream, concurrency=64, seconds=seconds, max_requests=10**9)),
+            "c1": loop.run_until_complete(
+                run_load(port, plain, concurrency=1, seconds=seconds, max_requests=3000)
+            ),
+            "c64": loop.run_until_complete(
+                run_load(port, plain, concurrency=64, seconds=seconds, max_requests=10**9)
+            ),
+            "ttfb_c1": loop.run_until_complete(
+                run_load(slow_port, slow_stream, concurrency=1, seconds=seconds, max_requests=15)
+            ),
+            "ttfb_c64": loop.run_until_complete(
+                run_load(slow_port, slow_stream, concurrency=64, seconds=seconds, max_requests=10**9)
+            ),
+            "streams_c64": loop.run_until_complete(
+                run_load(port, fast_stream, concurrency=64, seconds=seconds, max_requests=10**9)
+            ),
         }
     finally:
         loop.close()
@@ -143,16 +166,15 @@ def main() -> None:
             port = free_port()
             gateway = start_gateway(server, port, fast_port, slow_port, workdir)
             try:
-                figures = summarize(measure(port, "fast:bench", args.quick, slow_port=port, slow_model="slow:bench"))
+                figures = summarize(
+                    measure(port, "fast:bench", args.quick, slow_port=port, slow_model="slow:bench")
+                )
                 figures["rss_peak_mib"] = rss_peak_mib(gateway.pid)
                 gateways[server] = figures
             finally:
                 gateway.terminate()
                 gateway.wait(timeout=10)
-        direct_only = {k: v for k, v in direct.items()}
-        for figures in gateways.values():
-            direct_only.setdefault("rss_peak_mib", float("nan"))
-        print(report(direct_only, gateways))
+        print(report({**direct, "rss_peak_mib": float("nan")}, gateways))
         out = REPO / "bench" / "results"
         out.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
