@@ -66,7 +66,7 @@ def openai_stream() -> list[bytes]:
 
 
 def anthropic_stream() -> list[bytes]:
-    message = {
+    message: dict[str, object] = {
         "id": "msg_b",
         "type": "message",
         "role": "assistant",
