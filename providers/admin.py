@@ -51,6 +51,23 @@ def _save_key(form: ApiKeyForm, provider: Provider) -> ApiKey | None:
     return instance
 
 
+class SecretSafeAdmin(admin.ModelAdmin):
+    """Keeps secrets out of error reports and refuses filtering on ciphertext."""
+
+    @sensitive_secret
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return "ciphertext" not in lookup and super().lookup_allowed(lookup, value, request)
+
+
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     form = ApiKeyForm
@@ -65,7 +82,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(SecretSafeAdmin):
     list_display = (
         "name",
         "api_format",
@@ -119,16 +136,6 @@ class ProviderAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         return super().add_view(request, form_url, extra_context)
 
-    @sensitive_secret
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        return super().change_view(request, object_id, form_url, extra_context)
-
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
     ) -> None:
@@ -154,9 +161,6 @@ class ProviderAdmin(admin.ModelAdmin):
             elif saved is not None and key_form.has_changed():
                 formset.changed_objects.append((saved, key_form.changed_data))
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        return "ciphertext" not in lookup and super().lookup_allowed(lookup, value, request)
-
     @admin.action(description="Enable selected providers")
     def enable(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
         self.message_user(request, f"{providers_set_enabled(providers=queryset, enabled=True)} enabled")
@@ -175,7 +179,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(SecretSafeAdmin):
     """Keys are added on their provider's page; here they are listed, relabelled, toggled."""
 
     form = ApiKeyForm
@@ -193,24 +197,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def masked(self, obj: ApiKey) -> str:
         return obj.masked
 
-    @sensitive_secret
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        return super().change_view(request, object_id, form_url, extra_context)
-
     def save_model(self, request: HttpRequest, obj: ApiKey, form: ApiKeyForm, change: bool) -> None:
         try:
             _save_key(form, obj.provider)
         except DuplicateKeyError as exc:
             self.message_user(request, str(exc), messages.ERROR)
-
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        return "ciphertext" not in lookup and super().lookup_allowed(lookup, value, request)
 
     @admin.action(description="Enable selected keys (clears their failure state)")
     def enable(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
