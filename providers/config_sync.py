@@ -1,25 +1,22 @@
-"""Apply loaded configuration to the database: idempotent, in one transaction.
+"""Apply loaded provider configuration to the database: idempotent.
 
 - Providers are upserted by name; only the fields a layer sets are written and marked
   in ``field_sources`` (the admin shows those read-only). Fields no layer sets stay as
   the admin left them.
-- Keys and aliases with source ``env``/``file`` follow the configuration exactly
+- Keys with source ``env``/``file`` follow the configuration exactly
   (removed from it → removed from the pool); rows added in the admin are left alone.
 - A provider that fails validation is reported and not touched; the others still load.
 Nothing is written when nothing changed, so a reload bumps no generation.
 """
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
-from aliases.models import Alias
 from providers.crypto import fingerprint_secret
-from providers.loaders import ConfigSpec, ProviderSpec, build_config
+from providers.loaders import ConfigSpec, ProviderSpec
 from providers.models import ApiKey, LoadStatus, Provider, ProviderLoadResult, Source
 from providers.services import api_key_create, provider_set_default
 
@@ -32,10 +29,6 @@ class ApplyReport:
     changes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     dry_run: bool = False
-
-
-class _DryRunRollback(Exception):
-    pass
 
 
 def _row_source(spec: ProviderSpec) -> str:
@@ -124,33 +117,6 @@ def _apply_provider(spec: ProviderSpec, report: ApplyReport) -> Provider | None:
     return provider
 
 
-def _sync_aliases(config: ConfigSpec, loaded: dict[str, Provider], report: ApplyReport) -> None:
-    wanted: dict[tuple[int | None, str], Any] = {}
-    for alias in config.aliases:
-        scope = loaded.get(alias.provider) if alias.provider else None
-        if alias.provider and scope is None:
-            report.errors.append(
-                f"alias '{alias.name}' ({alias.origin}): provider '{alias.provider}' is not loaded"
-            )
-            continue
-        wanted[(scope.pk if scope else None, alias.name)] = (alias, scope)
-    for existing in Alias.objects.filter(source__in=[Source.ENV, Source.FILE]):
-        if (existing.provider_id, existing.name) not in wanted:
-            existing.delete()
-            report.changes.append(f"alias {existing.name}: removed")
-    for (_, name), (spec, scope) in wanted.items():
-        row = Alias.objects.filter(name=name, provider=scope).first()
-        values = {"target": spec.target, "source": spec.source, "is_pattern": spec.is_pattern}
-        if row is None:
-            Alias.objects.create(name=name, provider=scope, **values)
-            report.changes.append(f"alias {name}: created → {spec.target}")
-        elif any(getattr(row, k) != v for k, v in values.items()):
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.save()
-            report.changes.append(f"alias {name}: now → {spec.target}")
-
-
 def _choose_default(config: ConfigSpec, loaded: dict[str, Provider], report: ApplyReport) -> None:
     """The configured default if it loaded; else the only loaded provider, if just one."""
     name = config.default_provider
@@ -166,22 +132,18 @@ def _choose_default(config: ConfigSpec, loaded: dict[str, Provider], report: App
         report.changes.append(f"default provider: {name}")
 
 
-def config_apply(*, config: ConfigSpec, dry_run: bool = False) -> ApplyReport:
-    report = ApplyReport(errors=list(config.errors), dry_run=dry_run)
-    try:
-        with transaction.atomic():
-            loaded: dict[str, Provider] = {}
-            for spec in sorted(config.providers.values(), key=lambda s: s.name):
-                provider = _apply_provider(spec, report)
-                if provider is not None:
-                    loaded[spec.name] = provider
-            _sync_aliases(config, loaded, report)
-            _choose_default(config, loaded, report)
-            if dry_run:
-                raise _DryRunRollback
-    except _DryRunRollback:
-        pass
-    return report
+def providers_apply(*, config: ConfigSpec, report: ApplyReport) -> dict[str, Provider]:
+    """Upsert every provider and its keys, record load results, pick the default.
+
+    Call inside a transaction (``vandamme.configuration.config_apply`` does).
+    """
+    loaded: dict[str, Provider] = {}
+    for spec in sorted(config.providers.values(), key=lambda s: s.name):
+        provider = _apply_provider(spec, report)
+        if provider is not None:
+            loaded[spec.name] = provider
+    _choose_default(config, loaded, report)
+    return loaded
 
 
 def read_toml_layers(extra_file: str | None = None) -> list[tuple[str, str]]:
@@ -194,9 +156,3 @@ def read_toml_layers(extra_file: str | None = None) -> list[tuple[str, str]]:
     if extra_file:
         paths.append(Path(extra_file))
     return [(path.read_text(), str(path)) for path in paths if path.is_file()]
-
-
-def config_load_from_disk(*, dry_run: bool = False, extra_file: str | None = None) -> ApplyReport:
-    """Read the environment and the TOML hierarchy, then apply. Raises ConfigFileError."""
-    config = build_config(environ=os.environ, toml_layers=read_toml_layers(extra_file))
-    return config_apply(config=config, dry_run=dry_run)

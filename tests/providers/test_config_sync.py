@@ -8,12 +8,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from aliases.models import Alias
-from providers.config_sync import config_apply, config_load_from_disk
 from providers.crypto import decrypt_secret, fingerprint_secret
 from providers.loaders import build_config
 from providers.models import ApiKey, ConfigGeneration, LoadStatus, Provider, ProviderLoadResult, Source
 from providers.services import api_key_create
 from providers.summary import render_summary_table
+from vandamme.configuration import config_apply, config_load_from_disk
 
 pytestmark = pytest.mark.django_db
 

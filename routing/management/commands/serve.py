@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from providers.config_sync import config_load_from_disk
 from providers.summary import render_summary_table
+from vandamme.configuration import config_load_from_disk
 
 
 def _has_pending_migrations() -> bool:

@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from providers.config_sync import config_load_from_disk
 from providers.loaders import ConfigFileError
 from providers.summary import render_summary_table
+from vandamme.configuration import config_load_from_disk
 
 
 class Command(BaseCommand):
