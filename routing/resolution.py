@@ -48,9 +48,13 @@ def _configured_list(table: RoutingTable) -> str:
 
 def _split_provider(name: str, table: RoutingTable) -> tuple[str | None, str]:
     prefix, colon, rest = name.partition(":")
-    if not colon or not rest:
+    if not colon:
         return None, name
     provider = prefix.strip().lower()
+    if not rest.strip():
+        if provider in table.providers:
+            raise ResolutionError(400, f"model: '{name}' names provider '{provider}' but no model")
+        return None, name
     if provider in table.providers:
         return provider, rest
     if provider in table.unavailable:
@@ -85,7 +89,9 @@ def resolve_model(requested: str, table: RoutingTable) -> Resolution:
     if not name:
         raise ResolutionError(400, "model: must be a non-empty string")
     if name.startswith(BYPASS_PREFIX):
-        provider_name, model = _split_provider(name[len(BYPASS_PREFIX) :], table)
+        provider_name, model = _split_provider(name[len(BYPASS_PREFIX) :].strip(), table)
+        if not model:
+            raise ResolutionError(400, f"model: '{requested}' names no model after the alias bypass '!'")
         provider = _provider(provider_name or table.default_provider, table, requested)
         return Resolution(requested, provider, model, (f"'{name}': alias bypass → {provider.name}:{model}",))
     return _resolve(name, requested, table)

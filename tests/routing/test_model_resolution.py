@@ -175,9 +175,10 @@ def test_no_default_provider() -> None:
     assert resolve_model("openai:gpt-4o", table(default=None)).provider.name == "openai"
 
 
-def test_empty_name_is_a_400() -> None:
+@pytest.mark.parametrize("name", ["   ", "!", "! ", "!openai:"])
+def test_empty_names_are_a_400(name: str) -> None:
     with pytest.raises(ResolutionError, match="model"):
-        resolve_model("   ", table())
+        resolve_model(name, table())
 
 
 def test_fallbacks_from_the_alias_then_the_provider() -> None:
