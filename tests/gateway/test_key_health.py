@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 from asgiref.sync import sync_to_async
-from pytest_django.fixtures import SettingsWrapper
+from pytest_django.fixtures import Settings
 
 from providers.models import ApiKey
 from routing import failover
@@ -61,7 +61,7 @@ async def test_a_rejected_key_is_recorded_for_the_admin() -> None:
     assert rejected.enabled  # one failure does not disable a key
 
 
-async def test_a_key_is_disabled_after_repeated_rejections(settings: SettingsWrapper) -> None:
+async def test_a_key_is_disabled_after_repeated_rejections(settings: Settings) -> None:
     settings.VANDAMME_KEY_COOLDOWN_SECONDS = 0  # no cooldown: the bad key is tried on every request
     with _by_key(OPENAI_KEYS[0]):
         for _ in range(failover.KEY_DISABLE_AFTER * 2):
