@@ -1,19 +1,27 @@
 """Client authentication for the data plane.
 
-When ``PROXY_API_KEY`` is set, clients must present it: in ``x-api-key`` or
-``Authorization: Bearer`` (what Claude Code and the SDKs send), or in the separate
-``x-gateway-key`` header. The separate header exists for passthrough providers: the
-client then sends its own upstream key in ``x-api-key``/``Authorization`` and the
-gateway key beside it. Keys are compared in constant time.
+A client presents a gateway key in ``x-api-key`` or ``Authorization: Bearer`` (what
+Claude Code and the SDKs send), or in the separate ``x-gateway-key`` header. The
+separate header exists for passthrough providers: the client then sends its own
+upstream key in ``x-api-key``/``Authorization`` and the gateway key beside it.
+
+Accepted keys: a team's gateway key (looked up by its sha256 in the routing snapshot,
+so a lookup leaks nothing about stored keys through timing) or the single-user
+``PROXY_API_KEY`` (compared in constant time). With neither configured, the gateway is
+open (local single-user use); once any team exists it stays closed, even with every
+team key disabled.
 """
 
+import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from routing.errors import GatewayError
+from routing.table import GatewayKeyConfig, RoutingTable, TeamConfig
 
 GATEWAY_KEY_HEADER = "x-gateway-key"
 
@@ -23,6 +31,8 @@ class ClientAuth:
     """Who is calling. ``forwardable_key`` is the client's own upstream key, if any."""
 
     forwardable_key: str | None = field(repr=False, default=None)
+    team: TeamConfig | None = None
+    key_prefix: str | None = None
 
 
 def presented_api_key(headers: Mapping[str, str]) -> str | None:
@@ -40,18 +50,29 @@ def _matches(presented: str | None, expected: str) -> bool:
     return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
 
 
-def authenticate(headers: Mapping[str, str]) -> ClientAuth:
-    """Check the gateway key (if one is configured); raises GatewayError(401)."""
+def _team_key(presented: str | None, table: RoutingTable) -> GatewayKeyConfig | None:
+    if not presented or not table.gateway_keys:
+        return None
+    key = table.gateway_keys.get(hashlib.sha256(presented.encode()).hexdigest())
+    if key is not None and key.expires_at is not None and key.expires_at <= time.time():
+        raise GatewayError(401, f"gateway key {key.prefix}… has expired")
+    return key
+
+
+def authenticate(headers: Mapping[str, str], table: RoutingTable) -> ClientAuth:
+    """Who is calling; raises GatewayError(401) for a missing, wrong or expired key."""
     expected = settings.PROXY_API_KEY
     api_key = presented_api_key(headers)
-    if not expected:
+    gateway_header = headers.get(GATEWAY_KEY_HEADER)
+    presented = gateway_header.strip() if gateway_header is not None else api_key
+    forwardable = api_key if gateway_header is not None else None
+    team_key = _team_key(presented, table)
+    if team_key is not None:
+        return ClientAuth(forwardable_key=forwardable, team=team_key.team, key_prefix=team_key.prefix)
+    if expected and _matches(presented, expected):
+        return ClientAuth(forwardable_key=forwardable)
+    if not expected and not table.teams_configured:
         return ClientAuth(forwardable_key=api_key)
-    gateway_key = headers.get(GATEWAY_KEY_HEADER)
-    if gateway_key is not None:
-        if _matches(gateway_key.strip(), expected):
-            return ClientAuth(forwardable_key=api_key)
-    elif _matches(api_key, expected):
-        return ClientAuth(forwardable_key=None)
     raise GatewayError(
         401,
         "invalid or missing gateway API key: send it in x-api-key, Authorization: Bearer, "

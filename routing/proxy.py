@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
+from routing.access import check_team_access
 from routing.adapters.http import (
     anthropic_count_tokens_url,
     anthropic_messages_url,
@@ -23,8 +24,8 @@ from routing.auth import ClientAuth
 from routing.errors import GatewayError, invalid_request
 from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
 from routing.resolution import Resolution, resolve_model
-from routing.snapshot import routing_snapshot
 from routing.streams import anthropic_error_event, openai_to_anthropic_events, relay_bytes
+from routing.table import RoutingTable
 from routing.token_count import count_request_tokens
 from routing.translation import (
     OpenAIToAnthropicStream,
@@ -44,6 +45,14 @@ class MessagesCall:
     body: dict[str, Any]
     client_headers: Mapping[str, str]
     auth: ClientAuth = field(repr=False)
+    table: RoutingTable = field(repr=False)
+
+    def resolve(self, name: str) -> Resolution:
+        """Resolve with the team's aliases, then check the team may use the result."""
+        team = self.auth.team
+        resolution = resolve_model(name, self.table, team.aliases if team else None)
+        check_team_access(team, name, resolution)
+        return resolution
 
 
 def json_response(
@@ -103,19 +112,13 @@ async def _post_upstream(
     )
 
 
-async def _resolve(body: dict[str, Any]) -> Resolution:
-    table = await routing_snapshot.get()
-    return resolve_model(_require_model(body), table)
-
-
 # Failures worth trying a fallback target for: the target, not the request, is at fault.
 FALLBACK_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 
 
 async def proxy_messages(call: MessagesCall) -> HttpResponseBase:
     validate_messages_body(call.body)
-    table = await routing_snapshot.get()
-    resolution = resolve_model(_require_model(call.body), table)
+    resolution = call.resolve(_require_model(call.body))
     fallbacks = list(resolution.fallbacks)
     while True:
         try:
@@ -131,7 +134,7 @@ async def proxy_messages(call: MessagesCall) -> HttpResponseBase:
                 error.status,
                 next_target,
             )
-            resolution = resolve_model(next_target, table)
+            resolution = call.resolve(next_target)
 
 
 async def _messages_dispatch(call: MessagesCall, resolution: Resolution) -> HttpResponseBase:
@@ -217,7 +220,7 @@ def provider_secrets(resolution: Resolution) -> tuple[str, ...]:
 
 async def proxy_count_tokens(call: MessagesCall) -> HttpResponseBase:
     validate_messages_body(call.body, count_only=True)
-    resolution = await _resolve(call.body)
+    resolution = call.resolve(_require_model(call.body))
     provider = resolution.provider
     if provider.api_format != "anthropic":
         # A local estimate: OpenAI-format APIs have no count endpoint, and a completion

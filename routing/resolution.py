@@ -6,7 +6,8 @@ Order, for a name N sent by a client:
    provider (case-insensitive); otherwise the colon belongs to the model id
    (``llama3:8b``) and the whole name goes to the default provider.
 3. With an explicit provider, only that provider's scoped aliases apply.
-4. Without one: the default provider's scoped aliases, then global aliases, then
+4. Without one: the calling team's aliases, the default provider's scoped aliases,
+   then global aliases, then
    pattern aliases (globs such as ``*sonnet*``, opt-in; the most literal pattern
    first). Patterns only ever see the client's own bare name: never a name that an
    exact alias produced, never one with an explicit provider.
@@ -18,6 +19,7 @@ Fallbacks: the first alias on the chain that names fallbacks supplies them, then
 serving provider's own (a bare provider name there means the same model on it).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -83,7 +85,9 @@ def _provider(name: str | None, table: RoutingTable, requested: str) -> Provider
     return provider
 
 
-def resolve_model(requested: str, table: RoutingTable) -> Resolution:
+def resolve_model(
+    requested: str, table: RoutingTable, team_aliases: Mapping[str, str] | None = None
+) -> Resolution:
     """Resolve ``requested`` against ``table``; raises ResolutionError (400)."""
     name = requested.strip()
     if not name:
@@ -94,10 +98,10 @@ def resolve_model(requested: str, table: RoutingTable) -> Resolution:
             raise ResolutionError(400, f"model: '{requested}' names no model after the alias bypass '!'")
         provider = _provider(provider_name or table.default_provider, table, requested)
         return Resolution(requested, provider, model, (f"'{name}': alias bypass → {provider.name}:{model}",))
-    return _resolve(name, requested, table)
+    return _resolve(name, requested, table, team_aliases or {})
 
 
-def _resolve(name: str, requested: str, table: RoutingTable) -> Resolution:
+def _resolve(name: str, requested: str, table: RoutingTable, team_aliases: Mapping[str, str]) -> Resolution:
     steps: list[str] = []
     seen: set[tuple[str | None, str]] = set()
     scope: str | None = None
@@ -112,7 +116,7 @@ def _resolve(name: str, requested: str, table: RoutingTable) -> Resolution:
             chain = " → ".join(steps)
             raise ResolutionError(400, f"alias cycle while resolving model '{requested}': {chain}")
         seen.add(key)
-        alias = _find_alias(model, scope, table)
+        alias = _find_alias(model, scope, table, team_aliases)
         if alias is None and not steps and scope is None:
             alias = _find_pattern(model, table)
         if alias is None:
@@ -130,8 +134,12 @@ def _provider_fallbacks(provider: ProviderConfig, model: str) -> tuple[str, ...]
     return tuple(entry if ":" in entry else f"{entry}:{model}" for entry in provider.fallbacks)
 
 
-def _find_alias(model: str, scope: str | None, table: RoutingTable) -> "AliasLookup | None":
+def _find_alias(
+    model: str, scope: str | None, table: RoutingTable, team_aliases: Mapping[str, str]
+) -> "AliasLookup | None":
     lowered = model.lower()
+    if scope is None and lowered in team_aliases:
+        return AliasLookup(team_aliases[lowered], None, (), "team alias")
     provider = scope or table.default_provider
     if provider is not None:
         scoped = table.scoped_aliases.get((provider, lowered))

@@ -17,7 +17,15 @@ from aliases.models import Alias
 from providers.crypto import decrypt_secret
 from providers.generation import config_generation_aget, config_generation_get
 from providers.models import LoadStatus, Provider, ProviderLoadResult
-from routing.table import AliasConfig, KeyConfig, ProviderConfig, RoutingTable
+from routing.table import (
+    AliasConfig,
+    GatewayKeyConfig,
+    KeyConfig,
+    ProviderConfig,
+    RoutingTable,
+    TeamConfig,
+)
+from teams.models import Team
 
 
 @sensitive_variables("secret")
@@ -41,6 +49,22 @@ def _provider_config(provider: Provider) -> ProviderConfig:
         keys=keys,
         fallbacks=tuple(str(f) for f in provider.fallbacks or ()),
     )
+
+
+def _gateway_keys() -> dict[str, GatewayKeyConfig]:
+    keys: dict[str, GatewayKeyConfig] = {}
+    for team in Team.objects.filter(enabled=True).prefetch_related("keys", "aliases"):
+        config = TeamConfig(
+            name=team.name,
+            allowed_providers=frozenset(str(p).lower() for p in team.allowed_providers or ()),
+            allowed_models=tuple(str(m).lower() for m in team.allowed_models or ()),
+            aliases={alias.name: alias.target for alias in team.aliases.all()},
+        )
+        for key in team.keys.all():
+            if key.enabled:
+                expires = key.expires_at.timestamp() if key.expires_at else None
+                keys[key.key_hash] = GatewayKeyConfig(key.pk, key.prefix, config, expires)
+    return keys
 
 
 def build_routing_table() -> RoutingTable:
@@ -84,6 +108,8 @@ def build_routing_table() -> RoutingTable:
         unavailable=unavailable,
         generation=generation,
         pattern_aliases=tuple(pattern_aliases),
+        gateway_keys=_gateway_keys(),
+        teams_configured=Team.objects.exists(),
     )
 
 

@@ -38,6 +38,26 @@ class AliasConfig:
 
 
 @dataclass(frozen=True)
+class TeamConfig:
+    """A team as the hot path needs it. Empty allow lists mean everything."""
+
+    name: str
+    allowed_providers: frozenset[str] = frozenset()
+    allowed_models: tuple[str, ...] = ()
+    aliases: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayKeyConfig:
+    """A usable gateway key, found by the sha256 of what the client presents."""
+
+    key_id: int
+    prefix: str
+    team: TeamConfig
+    expires_at: float | None = None  # epoch seconds
+
+
+@dataclass(frozen=True)
 class RoutingTable:
     """Everything resolution and the proxy need; immutable once built."""
 
@@ -50,6 +70,10 @@ class RoutingTable:
     generation: int = 0
     # Glob aliases in the order they are tried (global and scoped alike).
     pattern_aliases: tuple[AliasConfig, ...] = ()
+    # Enabled keys of enabled teams, by sha256 hex of the key.
+    gateway_keys: dict[str, GatewayKeyConfig] = field(default_factory=dict)
+    # Once any team exists the gateway is closed, even when every key is disabled.
+    teams_configured: bool = False
 
     @property
     def all_secrets(self) -> tuple[str, ...]:

@@ -64,26 +64,29 @@ def _require_post(request: HttpRequest) -> None:
         )
 
 
+async def _messages_call(request: HttpRequest) -> MessagesCall:
+    _require_post(request)
+    table = await routing_snapshot.get()
+    auth = authenticate(request.headers, table)
+    return MessagesCall(_json_body(request), request.headers, auth, table)
+
+
 @anthropic_errors
 async def messages(request: HttpRequest) -> HttpResponseBase:
-    _require_post(request)
-    auth = authenticate(request.headers)
-    return await proxy_messages(MessagesCall(_json_body(request), request.headers, auth))
+    return await proxy_messages(await _messages_call(request))
 
 
 @anthropic_errors
 async def count_tokens(request: HttpRequest) -> HttpResponseBase:
-    _require_post(request)
-    auth = authenticate(request.headers)
-    return await proxy_count_tokens(MessagesCall(_json_body(request), request.headers, auth))
+    return await proxy_count_tokens(await _messages_call(request))
 
 
 @anthropic_errors
 async def models(request: HttpRequest) -> HttpResponseBase:
     """The models and aliases vandamme knows: Anthropic's list format for Anthropic
     clients (they send ``anthropic-version``), OpenAI's for everyone else."""
-    authenticate(request.headers)
     table = await routing_snapshot.get()
+    authenticate(request.headers, table)
     if "anthropic-version" in request.headers:
         return json_response(anthropic_model_list(table))
     return json_response(openai_model_list(table))
@@ -92,10 +95,10 @@ async def models(request: HttpRequest) -> HttpResponseBase:
 @anthropic_errors
 async def resolve(request: HttpRequest) -> HttpResponseBase:
     """``GET /v1/vandamme/resolve?model=NAME``: how NAME resolves, step by step."""
-    authenticate(request.headers)
-    name = request.GET.get("model", "")
     table = await routing_snapshot.get()
-    resolution = resolve_model(name, table)
+    auth = authenticate(request.headers, table)
+    name = request.GET.get("model", "")
+    resolution = resolve_model(name, table, auth.team.aliases if auth.team else None)
     return json_response(
         {
             "model": name,

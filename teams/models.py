@@ -1,0 +1,76 @@
+"""Tenants of a shared gateway: teams, their gateway keys and their own aliases."""
+
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Team(models.Model):
+    """A group of clients with its own keys, allow lists and aliases.
+
+    Empty allow lists mean "everything". ``allowed_models`` entries match the model name
+    the client sent, the alias it used, or ``provider:model`` as served, and may be globs.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    enabled = models.BooleanField(default=True)
+    allowed_providers = models.JSONField(default=list, blank=True, help_text="Provider names; empty: all.")
+    allowed_models = models.JSONField(
+        default=list, blank=True, help_text="Model names, aliases or globs (e.g. openai:gpt-4o*); empty: all."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GatewayKey(models.Model):
+    """A client key of a team. Only its sha256 is stored; the key is shown once, at creation."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="keys")
+    label = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(
+        max_length=12, editable=False, help_text="The first characters, to recognise it."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    last4 = models.CharField(max_length=4, editable=False)
+    enabled = models.BooleanField(default=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__name", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.team.name}: {self.masked}"
+
+    @property
+    def masked(self) -> str:
+        return f"{self.prefix}…{self.last4}"
+
+
+class TeamAlias(models.Model):
+    """An alias only this team sees; it takes precedence over global aliases."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=200)
+    target = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["team__name", "name"]
+        verbose_name_plural = "team aliases"
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="unique_team_alias"),
+            models.CheckConstraint(condition=models.Q(name=Lower("name")), name="team_alias_name_lowercase"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team.name}/{self.name} → {self.target}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.name = self.name.strip().lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
