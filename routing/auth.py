@@ -33,6 +33,7 @@ class ClientAuth:
     forwardable_key: str | None = field(repr=False, default=None)
     team: TeamConfig | None = None
     key_prefix: str | None = None
+    key_id: int | None = None
 
 
 def presented_api_key(headers: Mapping[str, str]) -> str | None:
@@ -68,7 +69,9 @@ def authenticate(headers: Mapping[str, str], table: RoutingTable) -> ClientAuth:
     forwardable = api_key if gateway_header is not None else None
     team_key = _team_key(presented, table)
     if team_key is not None:
-        return ClientAuth(forwardable_key=forwardable, team=team_key.team, key_prefix=team_key.prefix)
+        return ClientAuth(
+            forwardable_key=forwardable, team=team_key.team, key_prefix=team_key.prefix, key_id=team_key.key_id
+        )
     if expected and _matches(presented, expected):
         return ClientAuth(forwardable_key=forwardable)
     if not expected and not table.teams_configured:

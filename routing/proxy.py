@@ -6,6 +6,7 @@ The only module that ties routing, failover and translation together for
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from routing.auth import ClientAuth
 from routing.errors import GatewayError, invalid_request
 from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
 from routing.resolution import Resolution, resolve_model
-from routing.streams import anthropic_error_event, openai_to_anthropic_events, relay_bytes
+from routing.streams import StreamDone, anthropic_error_event, openai_to_anthropic_events, relay_bytes
 from routing.table import RoutingTable
 from routing.token_count import count_request_tokens
 from routing.translation import (
@@ -34,6 +35,7 @@ from routing.translation import (
     build_tool_name_map,
     openai_to_anthropic_response,
 )
+from routing.usage import UsageEvent, usage_recorder
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,34 @@ class MessagesCall:
     client_headers: Mapping[str, str]
     auth: ClientAuth = field(repr=False)
     table: RoutingTable = field(repr=False)
+    started: float = field(default_factory=time.perf_counter)
+
+    def record(
+        self, resolution: Resolution | None, status: int, usage: Mapping[str, Any] | None, *, streamed: bool
+    ) -> None:
+        """Account for this request once it has an outcome (buffered; no I/O here)."""
+        usage = usage or {}
+        team = self.auth.team
+        usage_recorder.record(
+            UsageEvent(
+                provider=resolution.provider.name if resolution else "",
+                model_requested=str(self.body.get("model", ""))[:300],
+                model_served=resolution.upstream_model[:300] if resolution else "",
+                status=status,
+                latency_ms=int((time.perf_counter() - self.started) * 1000),
+                streamed=streamed,
+                input_tokens=int(usage.get("input_tokens") or 0),
+                output_tokens=int(usage.get("output_tokens") or 0),
+                cached_tokens=int(usage.get("cache_read_input_tokens") or 0),
+                team_id=team.team_id if team else None,
+                team_name=team.name if team else "",
+                key_prefix=self.auth.key_prefix or "",
+                key_id=self.auth.key_id,
+            )
+        )
+
+    def stream_recorder(self, resolution: Resolution) -> StreamDone:
+        return lambda usage, status: self.record(resolution, status, usage, streamed=True)
 
     def resolve(self, name: str) -> Resolution:
         """Resolve with the team's aliases, then check the team may use the result."""
@@ -117,24 +147,30 @@ FALLBACK_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 
 
 async def proxy_messages(call: MessagesCall) -> HttpResponseBase:
-    validate_messages_body(call.body)
-    resolution = call.resolve(_require_model(call.body))
-    fallbacks = list(resolution.fallbacks)
-    while True:
-        try:
-            return await _messages_dispatch(call, resolution)
-        except GatewayError as error:
-            if error.status not in FALLBACK_STATUSES or not fallbacks:
-                raise
-            next_target = fallbacks.pop(0)
-            logger.warning(
-                "%s:%s failed with %s; falling back to %s",
-                resolution.provider.name,
-                resolution.upstream_model,
-                error.status,
-                next_target,
-            )
-            resolution = call.resolve(next_target)
+    resolution: Resolution | None = None
+    streamed = call.body.get("stream") is True
+    try:
+        validate_messages_body(call.body)
+        resolution = call.resolve(_require_model(call.body))
+        fallbacks = list(resolution.fallbacks)
+        while True:
+            try:
+                return await _messages_dispatch(call, resolution)
+            except GatewayError as error:
+                if error.status not in FALLBACK_STATUSES or not fallbacks:
+                    raise
+                next_target = fallbacks.pop(0)
+                logger.warning(
+                    "%s:%s failed with %s; falling back to %s",
+                    resolution.provider.name,
+                    resolution.upstream_model,
+                    error.status,
+                    next_target,
+                )
+                resolution = call.resolve(next_target)
+    except GatewayError as error:
+        call.record(resolution, error.status, None, streamed=streamed)
+        raise
 
 
 async def _messages_dispatch(call: MessagesCall, resolution: Resolution) -> HttpResponseBase:
@@ -158,12 +194,15 @@ async def _messages_to_anthropic(call: MessagesCall, resolution: Resolution) -> 
     response = opened.response
     headers = _served_by(resolution)
     if stream:
-        relay = relay_bytes(response, error_event=anthropic_error_event)
+        relay = relay_bytes(
+            response, error_event=anthropic_error_event, on_complete=call.stream_recorder(resolution)
+        )
         return StreamingHttpResponse(
             relay, content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
         )
     content = await response.aread()
     await response.aclose()
+    call.record(resolution, response.status_code, _usage_of(content), streamed=False)
     content_type = response.headers.get("content-type", "application/json")
     return HttpResponse(content, status=response.status_code, content_type=content_type, headers=headers)
 
@@ -194,7 +233,12 @@ async def _messages_to_openai(call: MessagesCall, resolution: Resolution) -> Htt
             tool_names=tool_names,
             stop_sequences=requested_stops if isinstance(requested_stops, list) else None,
         )
-        events = openai_to_anthropic_events(opened.response, translator, secrets=provider_secrets(resolution))
+        events = openai_to_anthropic_events(
+            opened.response,
+            translator,
+            secrets=provider_secrets(resolution),
+            on_complete=call.stream_recorder(resolution),
+        )
         return StreamingHttpResponse(
             events, content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
         )
@@ -211,7 +255,16 @@ async def _messages_to_openai(call: MessagesCall, resolution: Resolution) -> Htt
         tool_names=tool_names,
         stop_sequences=stop_sequences if isinstance(stop_sequences, list) else None,
     )
+    call.record(resolution, 200, message.get("usage"), streamed=False)
     return json_response(message, headers=headers)
+
+
+def _usage_of(content: bytes) -> dict[str, Any] | None:
+    try:
+        usage = json.loads(content).get("usage")
+    except (ValueError, AttributeError):
+        return None
+    return usage if isinstance(usage, dict) else None
 
 
 def provider_secrets(resolution: Resolution) -> tuple[str, ...]:

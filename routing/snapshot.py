@@ -56,6 +56,7 @@ def _gateway_keys() -> dict[str, GatewayKeyConfig]:
     for team in Team.objects.filter(enabled=True).prefetch_related("keys", "aliases"):
         config = TeamConfig(
             name=team.name,
+            team_id=team.pk,
             allowed_providers=frozenset(str(p).lower() for p in team.allowed_providers or ()),
             allowed_models=tuple(str(m).lower() for m in team.allowed_models or ()),
             aliases={alias.name: alias.target for alias in team.aliases.all()},

@@ -8,6 +8,7 @@ upstream read is cancelled with it, and the connection is released at once.
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 
@@ -17,7 +18,10 @@ from routing.translation import OpenAIToAnthropicStream
 
 logger = logging.getLogger(__name__)
 
-StreamDone = Callable[[], None]
+# Called once when a stream ends: (usage seen in Anthropic form, or None; status).
+StreamDone = Callable[[dict[str, Any] | None, int], None]
+CLIENT_CLOSED = 499  # nginx's code for a client that went away mid-response
+UPSTREAM_BROKE = 502
 
 
 def _failure_message(exc: Exception) -> str:
@@ -26,18 +30,47 @@ def _failure_message(exc: Exception) -> str:
     return f"upstream stream failed ({type(exc).__name__})"
 
 
+class AnthropicUsageSniffer:
+    """Reads usage out of an Anthropic event stream without touching the bytes relayed."""
+
+    def __init__(self) -> None:
+        self._decoder = SSEDecoder()
+        self.usage: dict[str, Any] = {}
+
+    def feed(self, chunk: bytes) -> None:
+        for event in self._decoder.feed(chunk):
+            if event.event not in ("message_start", "message_delta"):
+                continue
+            try:
+                data = json.loads(event.data)
+            except ValueError:
+                continue
+            usage = (
+                data.get("message", {}).get("usage") if event.event == "message_start" else data.get("usage")
+            )
+            if isinstance(usage, dict):
+                self.usage.update({k: v for k, v in usage.items() if isinstance(v, int)})
+
+
 async def relay_bytes(
-    response: httpx.Response, *, error_event: Callable[[str], bytes]
+    response: httpx.Response, *, error_event: Callable[[str], bytes], on_complete: StreamDone | None = None
 ) -> AsyncIterator[bytes]:
     """Byte-for-byte relay (same dialect on both sides)."""
+    sniffer = AnthropicUsageSniffer()
+    status = CLIENT_CLOSED
     try:
         async for chunk in response.aiter_raw():
+            sniffer.feed(chunk)
             yield chunk
+        status = 200
     except httpx.HTTPError as exc:
         logger.warning("upstream stream broke: %s", type(exc).__name__)
+        status = UPSTREAM_BROKE
         yield error_event(_failure_message(exc))
     finally:
         await response.aclose()
+        if on_complete is not None:
+            on_complete(sniffer.usage or None, status)
 
 
 def anthropic_error_event(message: str, error_type: str = "api_error") -> bytes:
@@ -53,10 +86,24 @@ def _upstream_error_in_chunk(chunk: dict[str, object], secrets: tuple[str, ...])
 
 
 async def openai_to_anthropic_events(
-    response: httpx.Response, translator: OpenAIToAnthropicStream, *, secrets: tuple[str, ...] = ()
+    response: httpx.Response,
+    translator: OpenAIToAnthropicStream,
+    *,
+    secrets: tuple[str, ...] = (),
+    on_complete: StreamDone | None = None,
 ) -> AsyncIterator[bytes]:
     """Translate an OpenAI chunk stream into Anthropic events, one write per upstream chunk."""
     decoder = SSEDecoder()
+    usage: dict[str, Any] | None = None
+    status = CLIENT_CLOSED
+
+    def encode(events: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
+        nonlocal usage
+        for name, payload in events:
+            if name == "message_delta":
+                usage = payload.get("usage")
+        return [encode_event(name, payload) for name, payload in events]
+
     try:
         async for raw in response.aiter_raw():
             out: list[bytes] = []
@@ -67,14 +114,19 @@ async def openai_to_anthropic_events(
                 chunk = json.loads(data)
                 failure = _upstream_error_in_chunk(chunk, secrets) if isinstance(chunk, dict) else None
                 if failure is not None:
+                    status = UPSTREAM_BROKE
                     yield b"".join(out) + anthropic_error_event(f"upstream error: {failure}")
                     return
-                out.extend(encode_event(name, payload) for name, payload in translator.feed(chunk))
+                out.extend(encode(translator.feed(chunk)))
             if out:
                 yield b"".join(out)
-        yield b"".join(encode_event(name, payload) for name, payload in translator.finish())
+        yield b"".join(encode(translator.finish()))
+        status = 200
     except (httpx.HTTPError, ValueError) as exc:
         logger.warning("upstream stream broke: %s", type(exc).__name__)
+        status = UPSTREAM_BROKE
         yield anthropic_error_event(_failure_message(exc))
     finally:
         await response.aclose()
+        if on_complete is not None:
+            on_complete(usage, status)

@@ -42,6 +42,7 @@ class TeamConfig:
     """A team as the hot path needs it. Empty allow lists mean everything."""
 
     name: str
+    team_id: int | None = None
     allowed_providers: frozenset[str] = frozenset()
     allowed_models: tuple[str, ...] = ()
     aliases: dict[str, str] = field(default_factory=dict)

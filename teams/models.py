@@ -74,3 +74,36 @@ class TeamAlias(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.name = self.name.strip().lower()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class UsageRecord(models.Model):
+    """One proxied request: who, what was asked and served, tokens, outcome, time.
+
+    Written in batches off the request path (``routing.usage``); team name and key
+    prefix are kept as text too, so records outlive a deleted team or key.
+    """
+
+    created_at = models.DateTimeField(db_index=True)
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="usage")
+    team_name = models.CharField(max_length=100, blank=True)
+    key_prefix = models.CharField(max_length=12, blank=True)
+    provider = models.CharField(max_length=63)
+    model_requested = models.CharField(max_length=300)
+    model_served = models.CharField(max_length=300)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0)
+    status = models.PositiveSmallIntegerField()
+    latency_ms = models.PositiveIntegerField(default=0)
+    streamed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["team", "created_at"], name="usage_team_time"),
+            models.Index(fields=["provider", "created_at"], name="usage_provider_time"),
+        ]
+
+    def __str__(self) -> str:
+        served = f"{self.provider}:{self.model_served}"
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.team_name or '-'} {served} {self.status}"

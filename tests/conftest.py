@@ -8,6 +8,7 @@ from django.core.cache import cache
 
 from routing.keypool import key_pools
 from routing.snapshot import routing_snapshot
+from routing.usage import usage_recorder
 
 TEST_FERNET_KEYS = [Fernet.generate_key().decode(), Fernet.generate_key().decode()]
 
@@ -21,7 +22,9 @@ def _isolated_gateway_state(settings: object) -> Iterator[None]:
     cache.clear()
     routing_snapshot.clear()
     key_pools.reset()
+    usage_recorder.reset()
     yield
     cache.clear()
     routing_snapshot.clear()
     key_pools.reset()
+    usage_recorder.reset()

@@ -166,6 +166,10 @@ VANDAMME_MAX_CONNECTIONS = env.int("VANDAMME_MAX_CONNECTIONS", default=1000)
 # "aiohttp" (httpx API on aiohttp's pool, faster) or "httpx" (httpx's own transport).
 VANDAMME_UPSTREAM_TRANSPORT = env.str("VANDAMME_UPSTREAM_TRANSPORT", default="aiohttp")
 VANDAMME_KEY_COOLDOWN_SECONDS = env.float("VANDAMME_KEY_COOLDOWN_SECONDS", default=60.0)
+# Usage records: buffered in memory (at most BUFFER), written in batches of BATCH.
+VANDAMME_USAGE_BUFFER = env.int("VANDAMME_USAGE_BUFFER", default=100_000)
+VANDAMME_USAGE_BATCH = env.int("VANDAMME_USAGE_BATCH", default=500)
+VANDAMME_USAGE_FLUSH_SECONDS = env.float("VANDAMME_USAGE_FLUSH_SECONDS", default=1.0)
 
 LOGGING = {
     "version": 1,
