@@ -70,7 +70,10 @@ def authenticate(headers: Mapping[str, str], table: RoutingTable) -> ClientAuth:
     team_key = _team_key(presented, table)
     if team_key is not None:
         return ClientAuth(
-            forwardable_key=forwardable, team=team_key.team, key_prefix=team_key.prefix, key_id=team_key.key_id
+            forwardable_key=forwardable,
+            team=team_key.team,
+            key_prefix=team_key.prefix,
+            key_id=team_key.key_id,
         )
     if expected and _matches(presented, expected):
         return ClientAuth(forwardable_key=forwardable)
