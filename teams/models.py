@@ -4,6 +4,12 @@ from django.db import models
 from django.db.models.functions import Lower
 
 
+class BudgetPeriod(models.TextChoices):
+    DAY = "day", "per day"
+    WEEK = "week", "per week"
+    MONTH = "month", "per month"
+
+
 class Team(models.Model):
     """A group of clients with its own keys, allow lists and aliases.
 
@@ -17,6 +23,12 @@ class Team(models.Model):
     allowed_models = models.JSONField(
         default=list, blank=True, help_text="Model names, aliases or globs (e.g. openai:gpt-4o*); empty: all."
     )
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    tokens_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Input + output tokens.")
+    token_budget = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Tokens per budget period."
+    )
+    budget_period = models.CharField(max_length=5, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -40,6 +52,8 @@ class GatewayKey(models.Model):
     enabled = models.BooleanField(default=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the team's.")
+    tokens_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the team's.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
