@@ -1,32 +1,30 @@
-"""The Anthropic front door's orchestration: resolve → open upstream → translate → respond.
+"""The Anthropic front door: ``/v1/messages`` and ``/v1/messages/count_tokens``.
 
-The only module that ties routing, failover and translation together for
-``/v1/messages`` and ``/v1/messages/count_tokens``.
+Validates the body, then dispatches by the serving provider's format: a true
+passthrough to Anthropic-format providers, translation to OpenAI-format ones.
 """
 
 import json
 import logging
-import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from routing.access import check_team_access
-from routing.adapters.http import (
-    anthropic_count_tokens_url,
-    anthropic_messages_url,
-    base_headers,
-    openai_chat_url,
+from routing.adapters.http import anthropic_count_tokens_url, anthropic_messages_url, openai_chat_url
+from routing.calls import (
+    SSE_HEADERS,
+    ProxyCall,
+    json_response,
+    post_upstream,
+    provider_secrets,
+    require_model,
+    serve_with_fallbacks,
+    served_by,
 )
-from routing.auth import ClientAuth
 from routing.errors import GatewayError, invalid_request
-from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
-from routing.resolution import Resolution, resolve_model
-from routing.streams import StreamDone, anthropic_error_event, openai_to_anthropic_events, relay_bytes
-from routing.table import RoutingTable
+from routing.resolution import Resolution
+from routing.streams import anthropic_error_event, openai_to_anthropic_events, relay_bytes
 from routing.token_count import count_request_tokens
 from routing.translation import (
     OpenAIToAnthropicStream,
@@ -35,73 +33,12 @@ from routing.translation import (
     build_tool_name_map,
     openai_to_anthropic_response,
 )
-from routing.usage import UsageEvent, usage_recorder
 
 logger = logging.getLogger(__name__)
 
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-@dataclass
-class MessagesCall:
-    body: dict[str, Any]
-    client_headers: Mapping[str, str]
-    auth: ClientAuth = field(repr=False)
-    table: RoutingTable = field(repr=False)
-    started: float = field(default_factory=time.perf_counter)
-
-    def record(
-        self, resolution: Resolution | None, status: int, usage: Mapping[str, Any] | None, *, streamed: bool
-    ) -> None:
-        """Account for this request once it has an outcome (buffered; no I/O here)."""
-        usage = usage or {}
-        team = self.auth.team
-        usage_recorder.record(
-            UsageEvent(
-                provider=resolution.provider.name if resolution else "",
-                model_requested=str(self.body.get("model", ""))[:300],
-                model_served=resolution.upstream_model[:300] if resolution else "",
-                status=status,
-                latency_ms=int((time.perf_counter() - self.started) * 1000),
-                streamed=streamed,
-                input_tokens=int(usage.get("input_tokens") or 0),
-                output_tokens=int(usage.get("output_tokens") or 0),
-                cached_tokens=int(usage.get("cache_read_input_tokens") or 0),
-                team_id=team.team_id if team else None,
-                team_name=team.name if team else "",
-                key_prefix=self.auth.key_prefix or "",
-                key_id=self.auth.key_id,
-            )
-        )
-
-    def stream_recorder(self, resolution: Resolution) -> StreamDone:
-        return lambda usage, status: self.record(resolution, status, usage, streamed=True)
-
-    def resolve(self, name: str) -> Resolution:
-        """Resolve with the team's aliases, then check the team may use the result."""
-        team = self.auth.team
-        resolution = resolve_model(name, self.table, team.aliases if team else None)
-        check_team_access(team, name, resolution)
-        return resolution
-
-
-def json_response(
-    payload: object, status: int = 200, headers: Mapping[str, str] | None = None
-) -> HttpResponse:
-    return HttpResponse(
-        _compact_json(payload), status=status, content_type="application/json", headers=headers
-    )
-
-
-def _require_model(body: dict[str, Any]) -> str:
-    model = body.get("model")
-    if not isinstance(model, str) or not model.strip():
-        raise invalid_request("model: field required (a non-empty string)")
-    return model
-
 
 def validate_messages_body(body: dict[str, Any], *, count_only: bool = False) -> None:
-    _require_model(body)
+    require_model(body)
     if not count_only:
         max_tokens = body.get("max_tokens")
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
@@ -118,62 +55,11 @@ def validate_messages_body(body: dict[str, Any], *, count_only: bool = False) ->
         raise invalid_request("stream: must be a boolean")
 
 
-def _served_by(resolution: Resolution) -> dict[str, str]:
-    return {"x-vandamme-provider": resolution.provider.name, "x-vandamme-model": resolution.upstream_model}
+async def proxy_messages(call: ProxyCall) -> HttpResponseBase:
+    return await serve_with_fallbacks(call, _messages_dispatch, validate=validate_messages_body)
 
 
-def _compact_json(payload: object) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-async def _post_upstream(
-    call: MessagesCall, resolution: Resolution, *, url: str, body: object, stream: bool
-) -> OpenedUpstream:
-    provider = resolution.provider
-    return await open_upstream(
-        UpstreamRequest(
-            provider=provider,
-            method="POST",
-            url=url,
-            body=_compact_json(body),
-            headers=base_headers(provider, call.client_headers, stream=stream),
-            client_key=call.auth.forwardable_key,
-        )
-    )
-
-
-# Failures worth trying a fallback target for: the target, not the request, is at fault.
-FALLBACK_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
-
-
-async def proxy_messages(call: MessagesCall) -> HttpResponseBase:
-    resolution: Resolution | None = None
-    streamed = call.body.get("stream") is True
-    try:
-        validate_messages_body(call.body)
-        resolution = call.resolve(_require_model(call.body))
-        fallbacks = list(resolution.fallbacks)
-        while True:
-            try:
-                return await _messages_dispatch(call, resolution)
-            except GatewayError as error:
-                if error.status not in FALLBACK_STATUSES or not fallbacks:
-                    raise
-                next_target = fallbacks.pop(0)
-                logger.warning(
-                    "%s:%s failed with %s; falling back to %s",
-                    resolution.provider.name,
-                    resolution.upstream_model,
-                    error.status,
-                    next_target,
-                )
-                resolution = call.resolve(next_target)
-    except GatewayError as error:
-        call.record(resolution, error.status, None, streamed=streamed)
-        raise
-
-
-async def _messages_dispatch(call: MessagesCall, resolution: Resolution) -> HttpResponseBase:
+async def _messages_dispatch(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
     api_format = resolution.provider.api_format
     if api_format == "anthropic":
         return await _messages_to_anthropic(call, resolution)
@@ -184,15 +70,15 @@ async def _messages_dispatch(call: MessagesCall, resolution: Resolution) -> Http
     )
 
 
-async def _messages_to_anthropic(call: MessagesCall, resolution: Resolution) -> HttpResponseBase:
+async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
     provider = resolution.provider
     stream = bool(call.body.get("stream"))
     body = {**call.body, "model": resolution.upstream_model}
-    opened = await _post_upstream(
+    opened = await post_upstream(
         call, resolution, url=anthropic_messages_url(provider), body=body, stream=stream
     )
     response = opened.response
-    headers = _served_by(resolution)
+    headers = served_by(resolution)
     if stream:
         relay = relay_bytes(
             response, error_event=anthropic_error_event, on_complete=call.stream_recorder(resolution)
@@ -207,7 +93,7 @@ async def _messages_to_anthropic(call: MessagesCall, resolution: Resolution) -> 
     return HttpResponse(content, status=response.status_code, content_type=content_type, headers=headers)
 
 
-async def _messages_to_openai(call: MessagesCall, resolution: Resolution) -> HttpResponseBase:
+async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
     provider = resolution.provider
     stream = bool(call.body.get("stream"))
     tool_names = build_tool_name_map(call.body.get("tools") or [], sanitize=provider.tool_name_sanitization)
@@ -217,14 +103,14 @@ async def _messages_to_openai(call: MessagesCall, resolution: Resolution) -> Htt
         )
     except TranslationError as exc:
         raise invalid_request(str(exc)) from exc
-    opened = await _post_upstream(
+    opened = await post_upstream(
         call,
         resolution,
         url=openai_chat_url(provider, resolution.upstream_model),
         body=openai_body,
         stream=stream,
     )
-    headers = _served_by(resolution)
+    headers = served_by(resolution)
     client_model = call.body["model"]
     if stream:
         requested_stops = call.body.get("stop_sequences")
@@ -267,26 +153,20 @@ def _usage_of(content: bytes) -> dict[str, Any] | None:
     return usage if isinstance(usage, dict) else None
 
 
-def provider_secrets(resolution: Resolution) -> tuple[str, ...]:
-    return tuple(key.secret for key in resolution.provider.keys)
-
-
-async def proxy_count_tokens(call: MessagesCall) -> HttpResponseBase:
+async def proxy_count_tokens(call: ProxyCall) -> HttpResponseBase:
     validate_messages_body(call.body, count_only=True)
-    resolution = call.resolve(_require_model(call.body))
+    resolution = call.resolve(require_model(call.body))
     provider = resolution.provider
     if provider.api_format != "anthropic":
         # A local estimate: OpenAI-format APIs have no count endpoint, and a completion
         # call to learn the count would be billed.
-        return json_response(
-            {"input_tokens": count_request_tokens(call.body)}, headers=_served_by(resolution)
-        )
+        return json_response({"input_tokens": count_request_tokens(call.body)}, headers=served_by(resolution))
     body = {**call.body, "model": resolution.upstream_model}
     body.pop("max_tokens", None)
     body.pop("stream", None)
-    opened = await _post_upstream(
+    opened = await post_upstream(
         call, resolution, url=anthropic_count_tokens_url(provider), body=body, stream=False
     )
     content = await opened.response.aread()
     await opened.response.aclose()
-    return HttpResponse(content, content_type="application/json", headers=_served_by(resolution))
+    return HttpResponse(content, content_type="application/json", headers=served_by(resolution))

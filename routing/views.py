@@ -12,9 +12,10 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from routing.auth import authenticate
+from routing.calls import ProxyCall, json_response
 from routing.catalog import anthropic_model_list, openai_model_list
 from routing.errors import GatewayError, anthropic_error_body, invalid_request
-from routing.proxy import MessagesCall, json_response, proxy_count_tokens, proxy_messages
+from routing.proxy import proxy_count_tokens, proxy_messages
 from routing.resolution import resolve_model
 from routing.snapshot import routing_snapshot
 
@@ -64,11 +65,11 @@ def _require_post(request: HttpRequest) -> None:
         )
 
 
-async def _messages_call(request: HttpRequest) -> MessagesCall:
+async def _messages_call(request: HttpRequest) -> ProxyCall:
     _require_post(request)
     table = await routing_snapshot.get()
     auth = authenticate(request.headers, table)
-    return MessagesCall(_json_body(request), request.headers, auth, table)
+    return ProxyCall(_json_body(request), request.headers, auth, table)
 
 
 @anthropic_errors

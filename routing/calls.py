@@ -1,0 +1,169 @@
+"""One proxied call, whichever front door it came through, and what both doors share.
+
+``ProxyCall`` carries the parsed body, the client's headers and who is calling; it
+resolves model names with the team's aliases and access rules, and accounts for the
+call once it has an outcome. ``serve_with_fallbacks`` runs a door's dispatch against
+the resolved target and then, on a retryable failure, against each fallback in turn.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+
+from routing.access import check_team_access
+from routing.adapters.http import base_headers
+from routing.auth import ClientAuth
+from routing.errors import GatewayError, invalid_request
+from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
+from routing.resolution import Resolution, resolve_model
+from routing.streams import StreamDone
+from routing.table import RoutingTable
+from routing.usage import UsageEvent, usage_recorder
+
+logger = logging.getLogger(__name__)
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# Failures worth trying a fallback target for: the target, not the request, is at fault.
+FALLBACK_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+
+
+@dataclass
+class ProxyCall:
+    """A request on its way through the gateway (either dialect)."""
+
+    body: dict[str, Any]
+    client_headers: Mapping[str, str]
+    auth: ClientAuth = field(repr=False)
+    table: RoutingTable = field(repr=False)
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def streamed(self) -> bool:
+        return self.body.get("stream") is True
+
+    def record(
+        self, resolution: Resolution | None, status: int, usage: Mapping[str, Any] | None, *, streamed: bool
+    ) -> None:
+        """Account for this request once it has an outcome (buffered; no I/O here).
+
+        ``usage`` is in Anthropic's shape (``input_tokens``, ``output_tokens``,
+        ``cache_read_input_tokens``), whichever dialect the call spoke.
+        """
+        usage = usage or {}
+        team = self.auth.team
+        usage_recorder.record(
+            UsageEvent(
+                provider=resolution.provider.name if resolution else "",
+                model_requested=str(self.body.get("model", ""))[:300],
+                model_served=resolution.upstream_model[:300] if resolution else "",
+                status=status,
+                latency_ms=int((time.perf_counter() - self.started) * 1000),
+                streamed=streamed,
+                input_tokens=int(usage.get("input_tokens") or 0),
+                output_tokens=int(usage.get("output_tokens") or 0),
+                cached_tokens=int(usage.get("cache_read_input_tokens") or 0),
+                team_id=team.team_id if team else None,
+                team_name=team.name if team else "",
+                key_prefix=self.auth.key_prefix or "",
+                key_id=self.auth.key_id,
+            )
+        )
+
+    def stream_recorder(self, resolution: Resolution) -> StreamDone:
+        return lambda usage, status: self.record(resolution, status, usage, streamed=True)
+
+    def resolve(self, name: str) -> Resolution:
+        """Resolve with the team's aliases, then check the team may use the result."""
+        team = self.auth.team
+        resolution = resolve_model(name, self.table, team.aliases if team else None)
+        check_team_access(team, name, resolution)
+        return resolution
+
+
+Dispatch = Callable[[ProxyCall, Resolution], Awaitable[HttpResponseBase]]
+
+
+def require_model(body: Mapping[str, Any]) -> str:
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise invalid_request("model: field required (a non-empty string)")
+    return model
+
+
+async def serve_with_fallbacks(
+    call: ProxyCall, dispatch: Dispatch, *, validate: Callable[[dict[str, Any]], None] | None = None
+) -> HttpResponseBase:
+    """Validate the body, resolve the call's model and dispatch; on a retryable failure
+    try each fallback in turn.
+
+    A failure that leaves as an error response is accounted for here; successful
+    responses account for themselves (streams only know their usage at the end).
+    """
+    resolution: Resolution | None = None
+    try:
+        if validate is not None:
+            validate(call.body)
+        resolution = call.resolve(require_model(call.body))
+        fallbacks = list(resolution.fallbacks)
+        while True:
+            try:
+                return await dispatch(call, resolution)
+            except GatewayError as error:
+                if error.status not in FALLBACK_STATUSES or not fallbacks:
+                    raise
+                next_target = fallbacks.pop(0)
+                logger.warning(
+                    "%s:%s failed with %s; falling back to %s",
+                    resolution.provider.name,
+                    resolution.upstream_model,
+                    error.status,
+                    next_target,
+                )
+                resolution = call.resolve(next_target)
+    except GatewayError as error:
+        call.record(resolution, error.status, None, streamed=call.streamed)
+        raise
+
+
+def compact_json(payload: object) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def json_response(
+    payload: object, status: int = 200, headers: Mapping[str, str] | None = None
+) -> HttpResponse:
+    return HttpResponse(
+        compact_json(payload), status=status, content_type="application/json", headers=headers
+    )
+
+
+def served_by(resolution: Resolution) -> dict[str, str]:
+    """Response headers naming the target that answered (after any fallback)."""
+    return {"x-vandamme-provider": resolution.provider.name, "x-vandamme-model": resolution.upstream_model}
+
+
+def provider_secrets(resolution: Resolution) -> tuple[str, ...]:
+    return tuple(key.secret for key in resolution.provider.keys)
+
+
+async def post_upstream(
+    call: ProxyCall, resolution: Resolution, *, url: str, body: object, stream: bool
+) -> OpenedUpstream:
+    """POST ``body`` (JSON) to ``url`` with key rotation and retries (``routing.failover``)."""
+    provider = resolution.provider
+    return await open_upstream(
+        UpstreamRequest(
+            provider=provider,
+            method="POST",
+            url=url,
+            body=compact_json(body),
+            headers=base_headers(provider, call.client_headers, stream=stream),
+            client_key=call.auth.forwardable_key,
+        )
+    )
