@@ -11,7 +11,8 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from routing.adapters.http import anthropic_count_tokens_url, anthropic_messages_url, openai_chat_url
+from routing.adapters.http import anthropic_count_tokens_url, openai_chat_url
+from routing.anthropic_upstream import is_anthropic_family, open_anthropic_messages
 from routing.calls import (
     SSE_HEADERS,
     ProxyCall,
@@ -61,7 +62,7 @@ async def proxy_messages(call: ProxyCall) -> HttpResponseBase:
 
 async def _messages_dispatch(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
     api_format = resolution.provider.api_format
-    if api_format == "anthropic":
+    if is_anthropic_family(api_format):
         return await _messages_to_anthropic(call, resolution)
     if api_format == "openai":
         return await _messages_to_openai(call, resolution)
@@ -71,26 +72,23 @@ async def _messages_dispatch(call: ProxyCall, resolution: Resolution) -> HttpRes
 
 
 async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
-    provider = resolution.provider
-    stream = bool(call.body.get("stream"))
-    body = {**call.body, "model": resolution.upstream_model}
-    opened = await post_upstream(
-        call, resolution, url=anthropic_messages_url(provider), body=body, stream=stream
-    )
-    response = opened.response
+    """A true passthrough: the body unchanged but for the model, the answer relayed as is."""
+    stream = call.streamed
+    source, status, content_type = await open_anthropic_messages(call, resolution, call.body, stream=stream)
     headers = served_by(resolution)
     if stream:
         relay = relay_bytes(
-            response, error_event=anthropic_error_event, on_complete=call.stream_recorder(resolution)
+            source, error_event=anthropic_error_event, on_complete=call.stream_recorder(resolution)
         )
         return StreamingHttpResponse(
             relay, content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
         )
-    content = await response.aread()
-    await response.aclose()
-    call.record(resolution, response.status_code, _usage_of(content), streamed=False)
-    content_type = response.headers.get("content-type", "application/json")
-    return HttpResponse(content, status=response.status_code, content_type=content_type, headers=headers)
+    try:
+        content = await source.aread()
+    finally:
+        await source.aclose()
+    call.record(resolution, status, _usage_of(content), streamed=False)
+    return HttpResponse(content, status=status, content_type=content_type, headers=headers)
 
 
 async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:

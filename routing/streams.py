@@ -8,7 +8,7 @@ upstream read is cancelled with it, and the connection is released at once.
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -17,6 +17,18 @@ from routing.sse import SSEDecoder, encode_event
 from routing.translation import OpenAIToAnthropicStream
 
 logger = logging.getLogger(__name__)
+
+
+class ByteSource(Protocol):
+    """What a relay reads from: an ``httpx.Response``, or an adapter that decodes a
+    provider's own stream framing into the dialect's bytes."""
+
+    def aiter_raw(self) -> AsyncIterator[bytes]: ...  # a stream, chunk by chunk as it arrives
+
+    async def aread(self) -> bytes: ...  # a whole (decoded) non-streamed answer
+
+    async def aclose(self) -> None: ...
+
 
 # Called once when a stream ends: (usage seen in Anthropic form, or None; status).
 StreamDone = Callable[[dict[str, Any] | None, int], None]
@@ -53,7 +65,7 @@ class AnthropicUsageSniffer:
 
 
 async def relay_bytes(
-    response: httpx.Response, *, error_event: Callable[[str], bytes], on_complete: StreamDone | None = None
+    response: ByteSource, *, error_event: Callable[[str], bytes], on_complete: StreamDone | None = None
 ) -> AsyncIterator[bytes]:
     """Byte-for-byte relay (same dialect on both sides)."""
     sniffer = AnthropicUsageSniffer()
@@ -86,7 +98,7 @@ def _upstream_error_in_chunk(chunk: dict[str, object], secrets: tuple[str, ...])
 
 
 async def openai_to_anthropic_events(
-    response: httpx.Response,
+    response: ByteSource,
     translator: OpenAIToAnthropicStream,
     *,
     secrets: tuple[str, ...] = (),
