@@ -37,6 +37,17 @@ class AliasConfig:
     is_pattern: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Per-minute limits of a team or a gateway key; None is no limit."""
+
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+
+
+NO_RATE_LIMITS = RateLimits()
+
+
 @dataclass(frozen=True)
 class TeamConfig:
     """A team as the hot path needs it. Empty allow lists mean everything."""
@@ -46,6 +57,9 @@ class TeamConfig:
     allowed_providers: frozenset[str] = frozenset()
     allowed_models: tuple[str, ...] = ()
     aliases: dict[str, str] = field(default_factory=dict)
+    rate_limits: RateLimits = NO_RATE_LIMITS
+    token_budget: int | None = None  # input + output tokens per budget_period
+    budget_period: str = "month"  # day, week or month (calendar, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +70,7 @@ class GatewayKeyConfig:
     prefix: str
     team: TeamConfig
     expires_at: float | None = None  # epoch seconds
+    rate_limits: RateLimits = NO_RATE_LIMITS  # in addition to the team's
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ PURE_MODULES = [
     "routing/errors.py",
     "routing/resolution.py",
     "routing/table.py",
+    "routing/limits/windows.py",
+    "routing/limits/rules.py",
     "routing/catalog.py",
     "routing/adapters/http.py",
     "providers/loaders.py",
