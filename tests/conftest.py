@@ -1,14 +1,18 @@
-"""Shared fixtures: test Fernet keys, a clean cache, routing snapshot and key pools per test."""
+"""Shared fixtures: test Fernet keys, a clean cache, routing snapshot, key pools and limit
+counters per test; a redis-server for the tests that need one."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from django.core.cache import cache
 
 from routing.keypool import key_pools
+from routing.limits.service import limiter
 from routing.snapshot import routing_snapshot
 from routing.usage import usage_recorder
+from tests.redis_server import REDIS_SERVER, RedisServer
 
 TEST_FERNET_KEYS = [Fernet.generate_key().decode(), Fernet.generate_key().decode()]
 
@@ -19,12 +23,40 @@ def _isolated_gateway_state(settings: object) -> Iterator[None]:
     settings.PROXY_API_KEY = ""  # type: ignore[attr-defined]
     # respx intercepts httpx's own transport; live tests run the default (aiohttp).
     settings.VANDAMME_UPSTREAM_TRANSPORT = "httpx"  # type: ignore[attr-defined]
+    # Limit counters in memory, unless a test asks for Redis (limits_in_redis).
+    settings.VANDAMME_LIMITS_REDIS_URL = ""  # type: ignore[attr-defined]
     cache.clear()
     routing_snapshot.clear()
     key_pools.reset()
     usage_recorder.reset()
+    limiter.reset()
     yield
     cache.clear()
     routing_snapshot.clear()
     key_pools.reset()
     usage_recorder.reset()
+    limiter.reset()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session (tests flush it); skipped only where none is installed."""
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (scripts/_install_redis.sh installs it)")
+    directory: Path = tmp_path_factory.mktemp("redis")
+    server = RedisServer(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def limits_in_redis(redis_server: RedisServer, settings: object) -> AsyncIterator[RedisServer]:
+    """Limit counters in a real, empty Redis for this test."""
+    with redis_server.client() as client:
+        client.flushall()
+    settings.VANDAMME_LIMITS_REDIS_URL = redis_server.url  # type: ignore[attr-defined]
+    yield redis_server
+    await limiter.aclose()

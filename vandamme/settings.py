@@ -170,6 +170,10 @@ VANDAMME_KEY_COOLDOWN_SECONDS = env.float("VANDAMME_KEY_COOLDOWN_SECONDS", defau
 VANDAMME_USAGE_BUFFER = env.int("VANDAMME_USAGE_BUFFER", default=100_000)
 VANDAMME_USAGE_BATCH = env.int("VANDAMME_USAGE_BATCH", default=500)
 VANDAMME_USAGE_FLUSH_SECONDS = env.float("VANDAMME_USAGE_FLUSH_SECONDS", default=1.0)
+# Team and key limit counters: in this Redis (shared by every process), else in memory.
+VANDAMME_LIMITS_REDIS_URL = env.str("VANDAMME_LIMITS_REDIS_URL", default=REDIS_URL)
+# Seconds a limit check waits for Redis before admitting the request unchecked.
+VANDAMME_LIMITS_REDIS_TIMEOUT = env.float("VANDAMME_LIMITS_REDIS_TIMEOUT", default=0.5)
 
 LOGGING = {
     "version": 1,

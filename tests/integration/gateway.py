@@ -20,6 +20,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: "subprocess.Popen[bytes] | None") -> None:
+    """Terminate a server started by a test, and kill it if it does not stop in 10 s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class GatewayProcess:
     """A gateway on 127.0.0.1 with its own SQLite file and only the given environment.
 
@@ -74,13 +85,7 @@ class GatewayProcess:
         raise RuntimeError(f"gateway did not become ready:\n{self.log()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

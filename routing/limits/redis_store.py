@@ -1,0 +1,252 @@
+"""Limit counters in Redis, shared by every gateway process.
+
+Each check is one Lua script (check every limit, count the request only if all have
+room), so check-and-count is one round trip and atomic across processes. Token counts
+are written by a second script from a background task: recording a call never waits
+on Redis. Windows are hashes of bucket → count that expire a minute after their last
+write; a budget is a hash (``spent``, ``seeded``, ``since``) that expires after its
+period.
+
+Redis going away must not take the gateway down: a failed call is logged once, and
+for ``RETRY_SECONDS`` after it requests are admitted unchecked without trying again.
+"""
+
+import asyncio
+import logging
+import math
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import cast
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+
+from routing.limits.rules import ADMITTED, BUDGET_UNSEEDED, BudgetLimit, CallLimits, Verdict
+from routing.limits.windows import BUCKETS_PER_WINDOW, WINDOW_SECONDS, bucket_at
+
+logger = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0
+WINDOW_TTL_MS = (WINDOW_SECONDS + 1) * 1000
+BUDGET_GRACE_SECONDS = 3600  # a budget hash outlives its period by this much
+
+# KEYS: the windows, then the budget (when ARGV[5] is not empty).
+# ARGV: current bucket, buckets per window, window ttl (ms), window count, budget limit,
+# then a limit and a cost per window.
+CHECK_SCRIPT = """
+local current, span, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local count = tonumber(ARGV[4])
+local budget_spent = -1
+if ARGV[5] ~= '' then
+  local state = redis.call('HMGET', KEYS[count + 1], 'seeded', 'spent')
+  if state[1] ~= '1' then return {'seed'} end
+  local spent = tonumber(state[2] or '0')
+  if spent >= tonumber(ARGV[5]) then budget_spent = spent end
+end
+local full = {}
+for i = 1, count do
+  local limit, cost = tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i])
+  local flat = redis.call('HGETALL', KEYS[i])
+  local total, live = 0, {}
+  for j = 1, #flat, 2 do
+    if tonumber(flat[j]) <= current - span then
+      redis.call('HDEL', KEYS[i], flat[j])
+    else
+      total = total + tonumber(flat[j + 1])
+      live[#live + 1] = flat[j]
+      live[#live + 1] = flat[j + 1]
+    end
+  end
+  if total + math.max(cost, 1) > limit then
+    full[#full + 1] = i - 1
+    full[#full + 1] = live
+  end
+end
+if #full > 0 or budget_spent >= 0 then
+  return {'refused', budget_spent, unpack(full)}
+end
+for i = 1, count do
+  local cost = tonumber(ARGV[5 + 2 * i])
+  if cost > 0 then
+    redis.call('HINCRBY', KEYS[i], ARGV[1], cost)
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  end
+end
+return {'ok'}
+"""
+
+# KEYS: the token windows, then the budget (when ARGV[5] is '1').
+# ARGV: current bucket, window ttl (ms), tokens, window count, has budget, usage time,
+# budget expiry (epoch seconds).
+COUNT_SCRIPT = """
+local tokens, count = tonumber(ARGV[3]), tonumber(ARGV[4])
+for i = 1, count do
+  redis.call('HINCRBY', KEYS[i], ARGV[1], tokens)
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+end
+if ARGV[5] == '1' then
+  local budget = KEYS[count + 1]
+  redis.call('HINCRBY', budget, 'spent', tokens)
+  if redis.call('HGET', budget, 'seeded') ~= '1' then
+    local since = redis.call('HGET', budget, 'since')
+    if not since or tonumber(ARGV[6]) < tonumber(since) then
+      redis.call('HSET', budget, 'since', ARGV[6])
+    end
+  end
+  redis.call('EXPIREAT', budget, ARGV[7])
+end
+return 1
+"""
+
+# KEYS: the budget. ARGV: tokens spent before live counting began, expiry.
+SEED_SCRIPT = """
+if redis.call('HGET', KEYS[1], 'seeded') == '1' then return 0 end
+redis.call('HINCRBY', KEYS[1], 'spent', ARGV[1])
+redis.call('HSET', KEYS[1], 'seeded', '1')
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+class _Connection:
+    """A client bound to one event loop, with the scripts registered on it."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.client = Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+        )
+        self.check: AsyncScript = self.client.register_script(CHECK_SCRIPT)
+        self.count: AsyncScript = self.client.register_script(COUNT_SCRIPT)
+        self.seed: AsyncScript = self.client.register_script(SEED_SCRIPT)
+
+
+def _budget_expiry(budget: BudgetLimit) -> int:
+    return math.ceil(budget.period.end) + BUDGET_GRACE_SECONDS
+
+
+def _parse_buckets(flat: Sequence[str]) -> dict[int, int]:
+    return {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def _verdict(reply: Sequence[object]) -> Verdict:
+    outcome = reply[0]
+    if outcome == "ok":
+        return ADMITTED
+    if outcome == "seed":
+        return BUDGET_UNSEEDED
+    spent = int(str(reply[1]))
+    rest = reply[2:]
+    full: tuple[tuple[int, Mapping[int, int]], ...] = tuple(
+        (int(str(rest[i])), _parse_buckets(cast(Sequence[str], rest[i + 1]))) for i in range(0, len(rest), 2)
+    )
+    return Verdict(admitted=False, full_windows=full, budget_spent=spent if spent >= 0 else None)
+
+
+class RedisLimitStore:
+    def __init__(self, url: str, *, timeout: float) -> None:
+        self._url = url
+        self._timeout = timeout
+        self._connections: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connection] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._down_until = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def reset(self) -> None:
+        self._connections.clear()
+        self._down_until = 0.0
+
+    def _connection(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        connection = self._connections.get(loop)
+        if connection is None:
+            connection = self._connections[loop] = _Connection(self._url, self._timeout)
+        return connection
+
+    @property
+    def unreachable(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._down_until == 0.0:  # the first failure since Redis last answered
+            logger.warning(
+                "Redis for limits is unreachable (%s: %s): admitting requests unchecked until it answers",
+                type(exc).__name__,
+                exc,
+            )
+        self._down_until = time.monotonic() + RETRY_SECONDS
+
+    def _answered(self) -> None:
+        if self._down_until:
+            logger.warning("Redis for limits answers again: limits are enforced")
+            self._down_until = 0.0
+
+    async def admit(self, limits: CallLimits, now: float) -> Verdict:
+        if self.unreachable:
+            return ADMITTED
+        keys = [window.key for window in limits.windows]
+        budget = limits.budget
+        if budget is not None:
+            keys.append(budget.key)
+        args: list[str | int] = [bucket_at(now), BUCKETS_PER_WINDOW, WINDOW_TTL_MS, len(limits.windows)]
+        args.append(budget.limit if budget is not None else "")
+        for window in limits.windows:
+            args += [window.limit, window.cost]
+        try:
+            reply = await self._connection().check(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return ADMITTED
+        self._answered()
+        return _verdict(reply)
+
+    def count_tokens(self, limits: CallLimits, tokens: int, *, now: float, at: float) -> None:
+        if self.unreachable:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a management command): nothing serves requests here
+            return
+        task = loop.create_task(self._count(limits, tokens, now=now, at=at))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _count(self, limits: CallLimits, tokens: int, *, now: float, at: float) -> None:
+        windows = limits.token_windows
+        keys = [window.key for window in windows]
+        budget = limits.budget
+        if budget is not None:
+            keys.append(budget.key)
+        expiry = _budget_expiry(budget) if budget is not None else 0
+        args = [bucket_at(now), WINDOW_TTL_MS, tokens, len(windows), "1" if budget else "", repr(at), expiry]
+        try:
+            await self._connection().count(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+
+    async def flush(self) -> None:
+        """Wait for the token counts in flight (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks)
+
+    async def aclose(self) -> None:
+        """Close this loop's connections (tests, shutdown)."""
+        connection = self._connections.pop(asyncio.get_running_loop(), None)
+        if connection is not None:
+            await connection.client.aclose()
+
+    async def budget_live_since(self, budget: BudgetLimit) -> float | None:
+        try:
+            seeded, since = await self._connection().client.hmget(budget.key, ["seeded", "since"])
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        return float(since) if since is not None and seeded != "1" else None
+
+    async def seed_budget(self, budget: BudgetLimit, tokens: int) -> None:
+        try:
+            await self._connection().seed(keys=[budget.key], args=[tokens, _budget_expiry(budget)])
+        except (RedisError, OSError) as exc:
+            self._failed(exc)

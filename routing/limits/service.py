@@ -1,0 +1,129 @@
+"""Holding a proxied call to its team's and gateway key's limits.
+
+``limiter.admit(auth)`` runs before any upstream call and raises a 429 ``GatewayError``
+(rendered in the client's dialect by its front door) with ``retry-after``; it counts
+the request when admitted. ``limiter.count(auth, tokens, at)`` adds a finished call's
+tokens without waiting. The store is Redis when ``VANDAMME_LIMITS_REDIS_URL`` (by
+default ``REDIS_URL``) is set, else process memory.
+
+A budget counter that does not exist yet (a new period, a restarted gateway without
+Redis, a flushed Redis) is seeded once from the usage table: one aggregate query,
+awaited by the calls of that team that arrive meanwhile, none after.
+"""
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+from routing.auth import ClientAuth
+from routing.errors import GatewayError
+from routing.limits.redis_store import RedisLimitStore
+from routing.limits.rules import BudgetLimit, CallLimits, call_limits, refusal
+from routing.limits.stores import LimitStore, MemoryLimitStore
+from teams.selectors import team_tokens_spent
+
+logger = logging.getLogger(__name__)
+
+
+def _limits_of(auth: ClientAuth, now: float) -> CallLimits:
+    return call_limits(
+        auth.team, key_id=auth.key_id, key_prefix=auth.key_prefix, key_limits=auth.key_limits, now=now
+    )
+
+
+def _spent_and_release(team_id: int, start: float, until: float) -> int:
+    """The seed query, then close this worker thread's connection."""
+    try:
+        return team_tokens_spent(
+            team_id=team_id,
+            start=datetime.fromtimestamp(start, tz=UTC),
+            until=datetime.fromtimestamp(until, tz=UTC),
+        )
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+class Limiter:
+    def __init__(self) -> None:
+        self._stores: dict[str, LimitStore] = {}
+        self._seeding: dict[tuple[int, str], asyncio.Future[None]] = {}
+
+    def store(self) -> LimitStore:
+        url = settings.VANDAMME_LIMITS_REDIS_URL
+        store = self._stores.get(url)
+        if store is None:
+            timeout = settings.VANDAMME_LIMITS_REDIS_TIMEOUT
+            store = self._stores[url] = RedisLimitStore(url, timeout=timeout) if url else MemoryLimitStore()
+        return store
+
+    def reset(self) -> None:
+        """Forget every counter and client (tests)."""
+        for store in self._stores.values():
+            store.reset()
+        self._stores.clear()
+        self._seeding.clear()
+
+    async def aclose(self) -> None:
+        """Wait for counts in flight, then release this loop's connections."""
+        for store in self._stores.values():
+            await store.flush()
+            await store.aclose()
+
+    async def admit(self, auth: ClientAuth) -> None:
+        """Raise 429 when the call is over a limit; otherwise count it."""
+        if auth.team is None:
+            return
+        now = time.time()
+        limits = _limits_of(auth, now)
+        if not limits:
+            return
+        store = self.store()
+        verdict = await store.admit(limits, now)
+        if verdict.budget_unseeded and limits.budget is not None:
+            await self._seed(store, limits.budget)
+            verdict = await store.admit(limits, now)
+        if verdict.admitted or verdict.budget_unseeded:  # still unseeded: seeding failed, fail open
+            return
+        refused = refusal(limits, verdict, now)
+        raise GatewayError(429, refused.message, {"retry-after": str(refused.retry_after)})
+
+    def count(self, auth: ClientAuth, tokens: int, at: float) -> None:
+        """Add a finished call's tokens, recorded at ``at`` (epoch seconds). Non-blocking."""
+        if auth.team is None or tokens <= 0:
+            return
+        limits = _limits_of(auth, at)
+        if limits.counts_tokens:
+            self.store().count_tokens(limits, tokens, now=time.time(), at=at)
+
+    async def _seed(self, store: LimitStore, budget: BudgetLimit) -> None:
+        """One seed per budget in flight; every call that needs it waits for it."""
+        key = (id(asyncio.get_running_loop()), budget.key)
+        pending = self._seeding.get(key)
+        if pending is None:
+            pending = self._seeding[key] = asyncio.ensure_future(self._seed_from_usage(store, budget))
+            pending.add_done_callback(lambda _: self._seeding.pop(key, None))
+        # Shielded: a client that goes away must not cancel the seed others wait for.
+        await asyncio.shield(pending)
+
+    async def _seed_from_usage(self, store: LimitStore, budget: BudgetLimit) -> None:
+        live_since = await store.budget_live_since(budget)
+        until = live_since if live_since is not None else time.time()
+        try:
+            spent = await sync_to_async(_spent_and_release, thread_sensitive=False)(
+                budget.team_id, budget.period.start, until
+            )
+        except DatabaseError:
+            logger.exception(
+                "could not read %s's spent tokens; its budget is not enforced yet", budget.subject
+            )
+            return
+        await store.seed_budget(budget, spent)
+
+
+limiter = Limiter()

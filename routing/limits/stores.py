@@ -1,0 +1,124 @@
+"""Where limit counters live: the interface, and the in-process store.
+
+Without Redis the counters are this process's own: exact for a single gateway
+process, per process when several run (set ``REDIS_URL`` to share them).
+"""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from routing.limits.rules import ADMITTED, BUDGET_UNSEEDED, BudgetLimit, CallLimits, Verdict
+from routing.limits.windows import bucket_at, excess, in_window
+
+
+class LimitStore(Protocol):
+    async def admit(self, limits: CallLimits, now: float) -> Verdict:
+        """Check every limit and, only if all have room, count the request: atomically."""
+        ...
+
+    def count_tokens(self, limits: CallLimits, tokens: int, *, now: float, at: float) -> None:
+        """Add a finished call's tokens (non-blocking). ``at`` is when its usage record
+        was made: budget seeding skips records already counted live."""
+        ...
+
+    async def budget_live_since(self, budget: BudgetLimit) -> float | None:
+        """The earliest usage counted live into an unseeded budget, if any."""
+        ...
+
+    async def seed_budget(self, budget: BudgetLimit, tokens: int) -> None:
+        """Add ``tokens`` (spent before live counting began) once; later calls are no-ops."""
+        ...
+
+    async def flush(self) -> None:
+        """Wait for token counts still being written."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release this event loop's connections."""
+        ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass
+class _Budget:
+    expires_at: float
+    spent: int = 0
+    seeded: bool = False
+    live_since: float | None = None
+
+
+class MemoryLimitStore:
+    """Counters in this process. Nothing here awaits, so a check-and-count cannot
+    interleave with another on the event loop."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, dict[int, int]] = {}
+        self._budgets: dict[str, _Budget] = {}
+
+    def reset(self) -> None:
+        self._windows.clear()
+        self._budgets.clear()
+
+    async def flush(self) -> None:
+        return None  # counts are applied at once
+
+    async def aclose(self) -> None:
+        return None
+
+    def _buckets(self, key: str, current: int) -> dict[int, int]:
+        buckets = self._windows.setdefault(key, {})
+        for bucket in [b for b in buckets if not in_window(b, current)]:
+            del buckets[bucket]
+        return buckets
+
+    async def admit(self, limits: CallLimits, now: float) -> Verdict:
+        budget_spent = None
+        if limits.budget is not None:
+            state = self._budgets.get(limits.budget.key)
+            if state is None or not state.seeded:
+                return BUDGET_UNSEEDED
+            if state.spent >= limits.budget.limit:
+                budget_spent = state.spent
+        current = bucket_at(now)
+        windows = [self._buckets(window.key, current) for window in limits.windows]
+        full = tuple(
+            (index, dict(buckets))
+            for index, (window, buckets) in enumerate(zip(limits.windows, windows, strict=True))
+            if excess(sum(buckets.values()), window.limit, window.cost) > 0
+        )
+        if full or budget_spent is not None:
+            return Verdict(admitted=False, full_windows=full, budget_spent=budget_spent)
+        for window, buckets in zip(limits.windows, windows, strict=True):
+            if window.cost:
+                buckets[current] = buckets.get(current, 0) + window.cost
+        return ADMITTED
+
+    def count_tokens(self, limits: CallLimits, tokens: int, *, now: float, at: float) -> None:
+        current = bucket_at(now)
+        for window in limits.token_windows:
+            buckets = self._buckets(window.key, current)
+            buckets[current] = buckets.get(current, 0) + tokens
+        if limits.budget is not None:
+            state = self._budget(limits.budget, now)
+            state.spent += tokens
+            if not state.seeded and (state.live_since is None or at < state.live_since):
+                state.live_since = at
+
+    def _budget(self, budget: BudgetLimit, now: float) -> _Budget:
+        state = self._budgets.get(budget.key)
+        if state is None:
+            for key in [k for k, b in self._budgets.items() if b.expires_at <= now]:
+                del self._budgets[key]  # periods that have ended
+            state = self._budgets[budget.key] = _Budget(expires_at=budget.period.end)
+        return state
+
+    async def budget_live_since(self, budget: BudgetLimit) -> float | None:
+        state = self._budgets.get(budget.key)
+        return state.live_since if state is not None and not state.seeded else None
+
+    async def seed_budget(self, budget: BudgetLimit, tokens: int) -> None:
+        state = self._budget(budget, budget.period.start)
+        if not state.seeded:
+            state.spent += tokens
+            state.seeded = True
