@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from routing.errors import GatewayError
-from routing.table import GatewayKeyConfig, RoutingTable, TeamConfig
+from routing.table import NO_RATE_LIMITS, GatewayKeyConfig, RateLimits, RoutingTable, TeamConfig
 
 GATEWAY_KEY_HEADER = "x-gateway-key"
 
@@ -34,6 +34,7 @@ class ClientAuth:
     team: TeamConfig | None = None
     key_prefix: str | None = None
     key_id: int | None = None
+    key_limits: RateLimits = NO_RATE_LIMITS  # the gateway key's own, on top of the team's
 
 
 def presented_api_key(headers: Mapping[str, str]) -> str | None:
@@ -74,6 +75,7 @@ def authenticate(headers: Mapping[str, str], table: RoutingTable) -> ClientAuth:
             team=team_key.team,
             key_prefix=team_key.prefix,
             key_id=team_key.key_id,
+            key_limits=team_key.rate_limits,
         )
     if expected and _matches(presented, expected):
         return ClientAuth(forwardable_key=forwardable)

@@ -21,6 +21,7 @@ from routing.adapters.http import base_headers
 from routing.auth import ClientAuth
 from routing.errors import GatewayError, invalid_request
 from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
+from routing.limits.service import limiter
 from routing.resolution import Resolution, resolve_model
 from routing.streams import StreamDone
 from routing.table import RoutingTable
@@ -57,23 +58,28 @@ class ProxyCall:
         """
         usage = usage or {}
         team = self.auth.team
-        usage_recorder.record(
-            UsageEvent(
-                provider=resolution.provider.name if resolution else "",
-                model_requested=str(self.body.get("model", ""))[:300],
-                model_served=resolution.upstream_model[:300] if resolution else "",
-                status=status,
-                latency_ms=int((time.perf_counter() - self.started) * 1000),
-                streamed=streamed,
-                input_tokens=int(usage.get("input_tokens") or 0),
-                output_tokens=int(usage.get("output_tokens") or 0),
-                cached_tokens=int(usage.get("cache_read_input_tokens") or 0),
-                team_id=team.team_id if team else None,
-                team_name=team.name if team else "",
-                key_prefix=self.auth.key_prefix or "",
-                key_id=self.auth.key_id,
-            )
+        event = UsageEvent(
+            provider=resolution.provider.name if resolution else "",
+            model_requested=str(self.body.get("model", ""))[:300],
+            model_served=resolution.upstream_model[:300] if resolution else "",
+            status=status,
+            latency_ms=int((time.perf_counter() - self.started) * 1000),
+            streamed=streamed,
+            input_tokens=int(usage.get("input_tokens") or 0),
+            output_tokens=int(usage.get("output_tokens") or 0),
+            cached_tokens=int(usage.get("cache_read_input_tokens") or 0),
+            team_id=team.team_id if team else None,
+            team_name=team.name if team else "",
+            key_prefix=self.auth.key_prefix or "",
+            key_id=self.auth.key_id,
         )
+        usage_recorder.record(event)
+        limiter.count(self.auth, event.input_tokens + event.output_tokens, event.created_at.timestamp())
+
+    async def admit(self) -> None:
+        """Refuse the call (429, ``retry-after``) when its team or gateway key is over a
+        limit; count it otherwise. Runs before any upstream call."""
+        await limiter.admit(self.auth)
 
     def stream_recorder(self, resolution: Resolution) -> StreamDone:
         return lambda usage, status: self.record(resolution, status, usage, streamed=True)
@@ -99,8 +105,8 @@ def require_model(body: Mapping[str, Any]) -> str:
 async def serve_with_fallbacks(
     call: ProxyCall, dispatch: Dispatch, *, validate: Callable[[dict[str, Any]], None] | None = None
 ) -> HttpResponseBase:
-    """Validate the body, resolve the call's model and dispatch; on a retryable failure
-    try each fallback in turn.
+    """Validate the body, resolve the call's model, hold it to its limits and dispatch;
+    on a retryable failure try each fallback in turn.
 
     A failure that leaves as an error response is accounted for here; successful
     responses account for themselves (streams only know their usage at the end).
@@ -110,6 +116,7 @@ async def serve_with_fallbacks(
         if validate is not None:
             validate(call.body)
         resolution = call.resolve(require_model(call.body))
+        await call.admit()
         fallbacks = list(resolution.fallbacks)
         while True:
             try:

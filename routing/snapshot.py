@@ -22,6 +22,7 @@ from routing.table import (
     GatewayKeyConfig,
     KeyConfig,
     ProviderConfig,
+    RateLimits,
     RoutingTable,
     TeamConfig,
 )
@@ -60,11 +61,15 @@ def _gateway_keys() -> dict[str, GatewayKeyConfig]:
             allowed_providers=frozenset(str(p).lower() for p in team.allowed_providers or ()),
             allowed_models=tuple(str(m).lower() for m in team.allowed_models or ()),
             aliases={alias.name: alias.target for alias in team.aliases.all()},
+            rate_limits=RateLimits(team.requests_per_minute, team.tokens_per_minute),
+            token_budget=team.token_budget,
+            budget_period=team.budget_period,
         )
         for key in team.keys.all():
             if key.enabled:
                 expires = key.expires_at.timestamp() if key.expires_at else None
-                keys[key.key_hash] = GatewayKeyConfig(key.pk, key.prefix, config, expires)
+                key_limits = RateLimits(key.requests_per_minute, key.tokens_per_minute)
+                keys[key.key_hash] = GatewayKeyConfig(key.pk, key.prefix, config, expires, key_limits)
     return keys
 
 

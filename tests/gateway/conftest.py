@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+from django.db.backends import utils as db_utils
 
 from aliases.models import Alias
 from providers.models import ApiFormat, Provider
@@ -47,6 +48,20 @@ async def gateway_http() -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
         yield client
+
+
+@pytest.fixture
+def query_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement run on ANY thread (the ORM runs in worker threads under ASGI)."""
+    statements: list[str] = []
+    original = db_utils.CursorWrapper._execute  # type: ignore[attr-defined]
+
+    def counting(self: db_utils.CursorWrapper, sql: str, *args: object, **kwargs: object) -> object:
+        statements.append(sql)
+        return original(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(db_utils.CursorWrapper, "_execute", counting)
+    return statements
 
 
 AnthropicFactory = Callable[..., object]

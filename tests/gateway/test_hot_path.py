@@ -8,7 +8,6 @@ import httpx
 import pytest
 import respx
 from asgiref.sync import sync_to_async
-from django.db.backends import utils as db_utils
 
 from aliases.models import Alias
 from tests.gateway.conftest import OPENAI_BASE
@@ -26,20 +25,6 @@ STREAM = (
     b'data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
     b"data: [DONE]\n\n"
 )
-
-
-@pytest.fixture
-def query_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every SQL statement run on ANY thread (the ORM runs in worker threads under ASGI)."""
-    statements: list[str] = []
-    original = db_utils.CursorWrapper._execute  # type: ignore[attr-defined]
-
-    def counting(self: db_utils.CursorWrapper, sql: str, *args: object, **kwargs: object) -> object:
-        statements.append(sql)
-        return original(self, sql, *args, **kwargs)
-
-    monkeypatch.setattr(db_utils.CursorWrapper, "_execute", counting)
-    return statements
 
 
 async def _ask(http: httpx.AsyncClient, model: str, *, stream: bool = False) -> httpx.Response:
