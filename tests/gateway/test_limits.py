@@ -2,6 +2,7 @@
 upstream. Over a limit is a 429 in the client's dialect with ``retry-after``, before
 any upstream call; a budget survives a restart through the usage table."""
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -193,6 +194,15 @@ async def test_no_query_per_request_once_the_budget_is_seeded(
         for stream in (False, True) * 5:
             await _ask(sdk, stream=stream)
     assert query_log == []
+
+
+async def test_concurrent_first_calls_share_one_seed_query(upstream: respx.Route, query_log: list[str]) -> None:
+    _, key = await sync_to_async(_team)(token_budget=10**6)
+    async with _sdk(key) as sdk:
+        await sdk.models.list()  # warms the snapshot
+        query_log.clear()
+        await asyncio.gather(*(_ask(sdk) for _ in range(10)))
+    assert sum("SUM" in statement.upper() for statement in query_log) == 1
 
 
 async def test_limits_hold_in_redis(upstream: respx.Route, limits_in_redis: RedisServer) -> None:
