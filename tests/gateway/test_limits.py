@@ -196,7 +196,9 @@ async def test_no_query_per_request_once_the_budget_is_seeded(
     assert query_log == []
 
 
-async def test_concurrent_first_calls_share_one_seed_query(upstream: respx.Route, query_log: list[str]) -> None:
+async def test_concurrent_first_calls_share_one_seed_query(
+    upstream: respx.Route, query_log: list[str]
+) -> None:
     _, key = await sync_to_async(_team)(token_budget=10**6)
     async with _sdk(key) as sdk:
         await sdk.models.list()  # warms the snapshot
