@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from routing.limits.rules import ADMITTED, BUDGET_UNSEEDED, BudgetLimit, CallLimits, Verdict
+from routing.limits.rules import ADMITTED, BUDGET_UNSEEDED, BudgetLimit, CallLimits, Verdict, WindowLimit
 from routing.limits.windows import BUCKETS_PER_WINDOW, WINDOW_SECONDS, bucket_at
 
 logger = logging.getLogger(__name__)
@@ -122,6 +122,11 @@ class _Connection:
         self.seed: AsyncScript = self.client.register_script(SEED_SCRIPT)
 
 
+def _keys(windows: Sequence[WindowLimit], budget: BudgetLimit | None) -> list[str]:
+    """A script's KEYS: the windows, then the budget if there is one."""
+    return [window.key for window in windows] + ([budget.key] if budget is not None else [])
+
+
 def _budget_expiry(budget: BudgetLimit) -> int:
     return math.ceil(budget.period.end) + BUDGET_GRACE_SECONDS
 
@@ -186,10 +191,8 @@ class RedisLimitStore:
     async def admit(self, limits: CallLimits, now: float) -> Verdict:
         if self.unreachable:
             return ADMITTED
-        keys = [window.key for window in limits.windows]
         budget = limits.budget
-        if budget is not None:
-            keys.append(budget.key)
+        keys = _keys(limits.windows, budget)
         args: list[str | int] = [bucket_at(now), BUCKETS_PER_WINDOW, WINDOW_TTL_MS, len(limits.windows)]
         args.append(budget.limit if budget is not None else "")
         for window in limits.windows:
@@ -214,11 +217,8 @@ class RedisLimitStore:
         task.add_done_callback(self._tasks.discard)
 
     async def _count(self, limits: CallLimits, tokens: int, *, now: float, at: float) -> None:
-        windows = limits.token_windows
-        keys = [window.key for window in windows]
-        budget = limits.budget
-        if budget is not None:
-            keys.append(budget.key)
+        windows, budget = limits.token_windows, limits.budget
+        keys = _keys(windows, budget)
         expiry = _budget_expiry(budget) if budget is not None else 0
         args = [bucket_at(now), WINDOW_TTL_MS, tokens, len(windows), "1" if budget else "", repr(at), expiry]
         try:
