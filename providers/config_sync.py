@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from providers.crypto import fingerprint_secret
+from providers.endpoints import effective_base_url
 from providers.loaders import ConfigSpec, ProviderSpec
 from providers.models import ApiKey, LoadStatus, Provider, ProviderLoadResult, Source
 from providers.services import api_key_create, provider_set_default
@@ -93,8 +94,10 @@ def _record(
             "status": status,
             "message": message,
             "key_fingerprints": fingerprints,
-            "base_url": str(spec.values.get("base_url", "")),
-            "api_format": str(spec.values.get("api_format", "openai")),
+            "base_url": effective_base_url(
+                spec.api_format, str(spec.values.get("base_url", "")), str(spec.values.get("region", ""))
+            ),
+            "api_format": spec.api_format,
             "sources": spec.sources,
         },
     )
@@ -104,7 +107,7 @@ def _record(
 def _apply_provider(spec: ProviderSpec, report: ApplyReport) -> Provider | None:
     if not spec.is_active:
         _drop_managed_keys(spec.name, report)
-        _record(report, spec, LoadStatus.INACTIVE, "no API key configured", [])
+        _record(report, spec, LoadStatus.INACTIVE, _inactive_reason(spec), [])
         return None
     if spec.errors:
         _record(report, spec, LoadStatus.FAILURE, "; ".join(spec.errors), [])
@@ -112,9 +115,24 @@ def _apply_provider(spec: ProviderSpec, report: ApplyReport) -> Provider | None:
     provider = _upsert_provider(spec, report)
     fingerprints = _sync_keys(provider, spec, report)
     status = LoadStatus.PARTIAL if spec.warnings else LoadStatus.SUCCESS
-    message = "; ".join(spec.warnings) or ("passthrough (client keys forwarded)" if spec.passthrough else "")
+    message = "; ".join(spec.warnings) or _active_note(spec)
     _record(report, spec, status, message, fingerprints)
     return provider
+
+
+def _inactive_reason(spec: ProviderSpec) -> str:
+    if spec.keyless:
+        return "not configured (set any of its variables or a TOML section to enable it)"
+    return "no API key configured"
+
+
+def _active_note(spec: ProviderSpec) -> str:
+    if spec.passthrough:
+        return "passthrough (client keys forwarded)"
+    if not spec.keys and spec.keyless:
+        ambient = spec.values.get("requires_key", True)
+        return "credentials from the environment" if ambient else "no key needed"
+    return ""
 
 
 def _choose_default(config: ConfigSpec, loaded: dict[str, Provider], report: ApplyReport) -> None:

@@ -11,8 +11,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from providers.endpoints import (
+    AMBIENT_CREDENTIAL_FORMATS,
+    BEDROCK,
+    VERTEX,
+    can_run_without_keys,
+    effective_base_url,
+    looks_like_json_secret,
+    region_from_base_url,
+    service_account_project,
+)
+
 PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-SUPPORTED_FORMATS = ("openai", "anthropic")
+SUPPORTED_FORMATS = ("openai", "anthropic", BEDROCK, VERTEX)
 PASSTHROUGH_MARKER = "!PASSTHRU"
 GATEWAY_PREFIXES = ("VDM_", "VANDAMME_")
 GATEWAY_KEY_VARS = frozenset({"PROXY_API_KEY"})
@@ -26,6 +37,9 @@ TOML_FIELDS = {
     "models": "models_list",
     "fallbacks": "fallbacks",
     "custom-headers": "custom_headers",
+    "region": "region",
+    "project": "project",
+    "requires-key": "requires_key",
 }
 ENV_FIELDS = {
     "BASE_URL": "base_url",
@@ -36,6 +50,9 @@ ENV_FIELDS = {
     "TOOL_NAME_SANITIZATION": "tool_name_sanitization",
     "MODELS": "models_list",
     "FALLBACKS": "fallbacks",
+    "REGION": "region",
+    "PROJECT": "project",
+    "REQUIRES_KEY": "requires_key",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -56,6 +73,9 @@ class ProviderSpec:
     keys: list[str] = field(default_factory=list, repr=False)
     keys_source: str = ""
     keys_origin: str = ""
+    # Set by any layer above the packaged defaults: a keyless provider that only the
+    # packaged file describes stays inactive (Ollama is listed there, not assumed running).
+    configured: bool = False
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -69,8 +89,17 @@ class ProviderSpec:
         return self.keys == [PASSTHROUGH_MARKER]
 
     @property
+    def api_format(self) -> str:
+        return str(self.values.get("api_format", "openai"))
+
+    @property
+    def keyless(self) -> bool:
+        """Serves without a key from the pool (ambient credentials, or none needed)."""
+        return can_run_without_keys(self.api_format, bool(self.values.get("requires_key", True)))
+
+    @property
     def is_active(self) -> bool:
-        return bool(self.keys)
+        return bool(self.keys) or (self.keyless and self.configured)
 
     @property
     def sources(self) -> list[str]:
@@ -138,7 +167,7 @@ def _coerce(field_name: str, value: Any) -> Any:
         if isinstance(value, float) or int(value) < 0:
             raise ValueError("must be a whole number ≥ 0")
         return int(value)
-    if field_name == "tool_name_sanitization":
+    if field_name in ("tool_name_sanitization", "requires_key"):
         return _as_bool(value)
     if field_name in ("models_list", "fallbacks"):
         return _as_list(value)
@@ -158,8 +187,18 @@ def _set_checked(spec: ProviderSpec, field_name: str, value: Any, source: str, o
         spec.errors.append(f"{field_name.replace('_', '-')} from {origin}: {exc}")
 
 
+def _split_keys(raw: Any) -> list[str]:
+    """Keys are separated by spaces or commas, except a JSON key (a Google service
+    account), which is one key; a TOML list holds one key per item."""
+    if isinstance(raw, list):
+        return [str(item).strip() for item in raw if str(item).strip()]
+    if looks_like_json_secret(str(raw)):
+        return [str(raw).strip()]
+    return _as_list(raw)
+
+
 def _set_keys(spec: ProviderSpec, raw: Any, source: str, origin: str) -> None:
-    keys = [key for key in _as_list(raw) if key]
+    keys = [key for key in _split_keys(raw) if key]
     if PASSTHROUGH_MARKER in keys and len(keys) > 1:
         spec.errors.append(f"{origin}: {PASSTHROUGH_MARKER} cannot be mixed with static API keys")
     spec.keys, spec.keys_source, spec.keys_origin = keys, source, origin
@@ -186,8 +225,11 @@ def _apply_toml_defaults(spec: ConfigSpec, defaults: Any, origin: str) -> None:
         _apply_toml_aliases(spec, defaults["aliases"], None, origin)
 
 
-def _apply_toml_provider(spec: ConfigSpec, section: str, table: dict[str, Any], origin: str) -> None:
+def _apply_toml_provider(
+    spec: ConfigSpec, section: str, table: dict[str, Any], origin: str, *, packaged: bool
+) -> None:
     provider = spec.provider(section.lower())
+    provider.configured = provider.configured or not packaged
     for key, value in table.items():
         if key == "api-key":
             _set_keys(provider, value, "file", origin)
@@ -199,13 +241,18 @@ def _apply_toml_provider(spec: ConfigSpec, section: str, table: dict[str, Any], 
             provider.warnings.append(f"{origin}: unknown key '{key}' ignored")
 
 
-def apply_toml_layer(spec: ConfigSpec, data: Mapping[str, Any], *, origin: str) -> None:
-    """Merge one parsed TOML file into ``spec`` (later layers win, field by field)."""
+def apply_toml_layer(
+    spec: ConfigSpec, data: Mapping[str, Any], *, origin: str, packaged: bool = False
+) -> None:
+    """Merge one parsed TOML file into ``spec`` (later layers win, field by field).
+
+    ``packaged``: the file shipped with vandamme, which describes providers without
+    configuring them."""
     for section, table in data.items():
         if section == "defaults":
             _apply_toml_defaults(spec, table, origin)
         elif isinstance(table, dict):
-            _apply_toml_provider(spec, section, table, origin)
+            _apply_toml_provider(spec, section, table, origin, packaged=packaged)
         else:
             spec.errors.append(f"{origin}: '{section}' must be a table ([{section}])")
 
@@ -234,6 +281,7 @@ def _apply_env_provider(spec: ConfigSpec, prefix: str, environ: Mapping[str, str
         variable = f"{prefix}_{suffix}"
         if variable in environ:
             _set_checked(provider, field_name, environ[variable], "env", variable)
+            provider.configured = True
     header_prefix = f"{prefix}_CUSTOM_HEADER_"
     headers = {
         _header_name(v.removeprefix(header_prefix)): value
@@ -280,14 +328,31 @@ def _validate(spec: ProviderSpec) -> None:
         spec.errors.append(
             f"'{spec.name}' is not a valid provider name (lower-case letters, digits, '_' or '-')"
         )
-    api_format = spec.values.get("api_format", "openai")
+    api_format = spec.api_format
     if api_format not in SUPPORTED_FORMATS:
         spec.errors.append(f"unknown api-format '{api_format}' (supported: {', '.join(SUPPORTED_FORMATS)})")
-    base_url = spec.values.get("base_url", "")
+    region = str(spec.values.get("region", ""))
+    base_url = effective_base_url(api_format, str(spec.values.get("base_url", "")), region)
     if not base_url:
-        spec.errors.append("missing base URL (set base-url in TOML or {NAME}_BASE_URL)")
+        hint = " or a region" if api_format in AMBIENT_CREDENTIAL_FORMATS else ""
+        spec.errors.append(f"missing base URL (set base-url in TOML or {{NAME}}_BASE_URL{hint})")
     elif not base_url.startswith(("http://", "https://")):
         spec.errors.append(f"base URL '{base_url}' must start with http:// or https://")
+    elif api_format in AMBIENT_CREDENTIAL_FORMATS:
+        _validate_cloud(spec, region, base_url)
+
+
+def _validate_cloud(spec: ProviderSpec, region: str, base_url: str) -> None:
+    """Bedrock signs for a region; Vertex names region and project in every URL."""
+    if spec.api_format == BEDROCK and not (region or region_from_base_url(BEDROCK, base_url)):
+        spec.errors.append("bedrock needs a region (region in TOML or {NAME}_REGION)")
+    if spec.api_format != VERTEX:
+        return
+    if not region:
+        spec.errors.append("vertex needs a region, e.g. us-east5 or global (region or {NAME}_REGION)")
+    keys_name_project = bool(spec.keys) and bool(service_account_project(spec.keys[0]))
+    if not spec.values.get("project") and not keys_name_project:
+        spec.errors.append("vertex needs a project (project or {NAME}_PROJECT, or a key with project_id)")
 
 
 def _apply_global_defaults(spec: ConfigSpec) -> None:
@@ -306,11 +371,15 @@ def _apply_global_defaults(spec: ConfigSpec) -> None:
                 )
 
 
-def build_config(*, environ: Mapping[str, str], toml_layers: list[tuple[str, str]]) -> ConfigSpec:
-    """All layers merged. ``toml_layers`` is ``[(text, origin), …]``, lowest first."""
+def build_config(
+    *, environ: Mapping[str, str], toml_layers: list[tuple[str, str]], packaged_origin: str | None = None
+) -> ConfigSpec:
+    """All layers merged. ``toml_layers`` is ``[(text, origin), …]``, lowest first;
+    the layer whose origin is ``packaged_origin`` is the packaged defaults file."""
     spec = ConfigSpec()
     for text, origin in toml_layers:
-        apply_toml_layer(spec, parse_toml_layer(text, origin=origin), origin=origin)
+        packaged = origin == packaged_origin
+        apply_toml_layer(spec, parse_toml_layer(text, origin=origin), origin=origin, packaged=packaged)
     apply_environment(spec, environ)
     _apply_global_defaults(spec)
     spec.aliases = _dedupe_aliases(spec.aliases)

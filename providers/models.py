@@ -1,8 +1,11 @@
 """Upstream providers and their encrypted key pools."""
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+
+from providers.endpoints import effective_base_url
 
 PROVIDER_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 provider_name_validator = RegexValidator(
@@ -36,8 +39,23 @@ class Provider(models.Model):
 
     name = models.CharField(max_length=63, unique=True, validators=[provider_name_validator])
     api_format = models.CharField(max_length=16, choices=ApiFormat.choices, default=ApiFormat.OPENAI)
-    base_url = models.CharField(max_length=500)
+    base_url = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Bedrock and Vertex: leave blank for the region's public endpoint.",
+    )
     api_version = models.CharField(max_length=64, blank=True)
+    region = models.CharField(
+        max_length=64, blank=True, help_text="Bedrock: AWS region (signing scope). Vertex: location."
+    )
+    project = models.CharField(
+        max_length=100, blank=True, help_text="Vertex: Google Cloud project (default: the key's project_id)."
+    )
+    requires_key = models.BooleanField(
+        default=True,
+        help_text="Off: serves without a key (e.g. Ollama). Bedrock and Vertex fall back to the "
+        "platform's credential chain when the pool is empty.",
+    )
     timeout = models.FloatField(
         default=300.0, help_text="Seconds; also the longest gap between streamed chunks."
     )
@@ -81,6 +99,14 @@ class Provider(models.Model):
 
     def is_field_managed(self, field_name: str) -> bool:
         return field_name in self.field_sources
+
+    @property
+    def resolved_base_url(self) -> str:
+        return effective_base_url(self.api_format, self.base_url, self.region)
+
+    def clean(self) -> None:
+        if not self.resolved_base_url:
+            raise ValidationError({"base_url": "A base URL is required (Bedrock and Vertex: or a region)."})
 
 
 class ApiKey(models.Model):

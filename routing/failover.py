@@ -6,6 +6,11 @@ Only this module decides whether a failed attempt is tried again:
 - 429: the key cools down for ``retry-after`` (or the default) and the next key is tried;
 - connection errors, timeouts and 5xx: retried up to the provider's ``max_retries``
   with exponential backoff and jitter.
+Each attempt is authenticated by the provider format's authorizer
+(``routing.authorizers``) over the final URL, headers and body, so a SigV4 signature
+or an OAuth token is made for exactly the request sent; credentials it rejects count
+as a failed key. A provider that needs no key (or takes credentials from its
+environment) gets one pseudo-key with an empty secret.
 Nothing here runs once bytes have reached the client.
 """
 
@@ -21,7 +26,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from providers.services import api_key_record_failure, api_key_record_success
-from routing.adapters.http import auth_headers
+from routing.authorizers import Authorizer, CredentialError, SignableRequest, authorizer_for
 from routing.errors import GatewayError, upstream_error
 from routing.keypool import key_pools
 from routing.table import KeyConfig, ProviderConfig
@@ -33,6 +38,7 @@ KEY_DISABLE_AFTER = 5
 RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504, 529})
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 8.0
+NO_KEY = KeyConfig(0, "none", "")  # keyless providers: no secret of ours, nothing to mark
 _background_tasks: set["asyncio.Task[None]"] = set()
 
 
@@ -80,6 +86,8 @@ def _keys_for(request: UpstreamRequest) -> list[KeyConfig]:
             )
         return [KeyConfig(0, "client", request.client_key)]
     keys = key_pools.candidates(provider)
+    if not keys and not provider.requires_key:
+        return [NO_KEY]
     if not keys:
         raise GatewayError(503, f"provider '{provider.name}' has no enabled API key", error_type="api_error")
     return keys
@@ -114,60 +122,92 @@ def _mark_key_ok(provider: ProviderConfig, key: KeyConfig) -> None:
         _in_background(api_key_record_success, key_id=key.key_id)
 
 
+Attempt = OpenedUpstream | tuple[GatewayError, str]
+
+
 async def open_upstream(request: UpstreamRequest) -> OpenedUpstream:
     """Send ``request`` (streamed) and return the first successful response."""
     provider = request.provider
-    client = upstream_client(provider)
     keys = _keys_for(request)
+    authorize = authorizer_for(provider)
     key_index, retries_left, attempt = 0, provider.max_retries, 0
-    secrets = [k.secret for k in keys]
     while True:
-        key = keys[key_index % len(keys)]
-        headers = {**request.headers, **auth_headers(provider, key.secret)}
-        outgoing = client.build_request(request.method, request.url, content=request.body, headers=headers)
-        try:
-            response = await client.send(outgoing, stream=True)
-        except httpx.TimeoutException as exc:
-            error = GatewayError(504, f"upstream provider '{provider.name}' timed out ({type(exc).__name__})")
-            response = None
-        except httpx.TransportError as exc:
-            error = GatewayError(
-                502, f"upstream provider '{provider.name}' unreachable ({type(exc).__name__})"
-            )
-            response = None
-        if response is not None:
-            if response.status_code < 400:
-                _mark_key_ok(provider, key)
-                return OpenedUpstream(response, key.fingerprint if key.key_id else None)
-            raw = await response.aread()
-            await response.aclose()
-            error = upstream_error(
-                status=response.status_code,
-                raw_body=raw,
-                provider=provider.name,
-                retry_after=response.headers.get("retry-after"),
-                secrets=secrets,
-            )
-            decision = _classify(provider, key, response)
-            if decision == "next_key" and key_index + 1 < len(keys):
-                key_index += 1
-                continue
-            if decision == "next_key" and response.status_code in (401, 403):
-                raise _all_keys_failed(provider, len(keys), error)
-            if decision == "fail":
-                raise error
-        if retries_left <= 0:
+        outcome = await _attempt(request, keys[key_index % len(keys)], authorize, keys)
+        if isinstance(outcome, OpenedUpstream):
+            return outcome
+        error, decision = outcome
+        if decision == "next_key" and key_index + 1 < len(keys):
+            key_index += 1
+            continue
+        if decision == "next_key" and error.status in (401, 403):
+            raise _all_keys_failed(provider, len(keys), error)
+        if decision == "fail" or retries_left <= 0:
             raise error
         retries_left -= 1
         await asyncio.sleep(_backoff_delay(attempt))
         attempt += 1
 
 
+async def _attempt(
+    request: UpstreamRequest, key: KeyConfig, authorize: Authorizer, keys: list[KeyConfig]
+) -> Attempt:
+    """One try with one key: the opened response, or the error and what to do next."""
+    provider = request.provider
+    headers = dict(request.headers)
+    try:
+        signable = SignableRequest(request.method, request.url, headers, request.body)
+        headers.update(await authorize(provider, key, signable))
+    except CredentialError as exc:
+        return _credential_failure(provider, key, exc)
+    client = upstream_client(provider)
+    outgoing = client.build_request(request.method, request.url, content=request.body, headers=headers)
+    try:
+        response = await client.send(outgoing, stream=True)
+    except httpx.TimeoutException as exc:
+        message = f"upstream provider '{provider.name}' timed out ({type(exc).__name__})"
+        return GatewayError(504, message), "retry"
+    except httpx.TransportError as exc:
+        message = f"upstream provider '{provider.name}' unreachable ({type(exc).__name__})"
+        return GatewayError(502, message), "retry"
+    if response.status_code < 400:
+        _mark_key_ok(provider, key)
+        return OpenedUpstream(response, key.fingerprint if key.key_id else None)
+    raw = await response.aread()
+    await response.aclose()
+    error = upstream_error(
+        status=response.status_code,
+        raw_body=raw,
+        provider=provider.name,
+        retry_after=response.headers.get("retry-after"),
+        secrets=_secret_parts(keys),
+    )
+    return error, _classify(provider, key, response)
+
+
+def _secret_parts(keys: list[KeyConfig]) -> list[str]:
+    """Every secret, and each part of a composite one (Bedrock's ``ID:SECRET:TOKEN``)."""
+    parts = [key.secret for key in keys if key.secret]
+    for secret in parts[:]:
+        if not secret.startswith("{"):  # a JSON key has no parts an upstream could echo
+            parts.extend(part for part in secret.split(":") if len(part) >= 8 and part != secret)
+    return parts
+
+
+def _credential_failure(provider: ProviderConfig, key: KeyConfig, exc: CredentialError) -> Attempt:
+    message = f"provider '{provider.name}': {exc}"
+    if exc.key_fault:
+        _mark_key_failed(provider, key, 401, settings.VANDAMME_KEY_COOLDOWN_SECONDS)
+        return GatewayError(401, message), "next_key" if key.key_id else "fail"
+    if exc.retryable:
+        return GatewayError(502, message), "retry"
+    return GatewayError(503, message, error_type="api_error"), "fail"
+
+
 def _classify(provider: ProviderConfig, key: KeyConfig, response: httpx.Response) -> str:
     """``next_key``, ``retry`` (same or next key after a backoff) or ``fail``."""
     status = response.status_code
     if status in (401, 403):
-        if provider.passthrough:
+        if provider.passthrough or not key.key_id:  # the client's key, or no key of ours
             return "fail"
         _mark_key_failed(provider, key, status, settings.VANDAMME_KEY_COOLDOWN_SECONDS)
         return "next_key"

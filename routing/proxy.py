@@ -11,8 +11,8 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from routing.adapters.http import anthropic_count_tokens_url, openai_chat_url
-from routing.anthropic_upstream import is_anthropic_family, open_anthropic_messages
+from routing.adapters.http import openai_chat_url
+from routing.anthropic_upstream import count_anthropic_tokens, is_anthropic_family, open_anthropic_messages
 from routing.calls import (
     SSE_HEADERS,
     ProxyCall,
@@ -155,16 +155,11 @@ async def proxy_count_tokens(call: ProxyCall) -> HttpResponseBase:
     validate_messages_body(call.body, count_only=True)
     resolution = call.resolve(require_model(call.body))
     provider = resolution.provider
-    if provider.api_format != "anthropic":
-        # A local estimate: OpenAI-format APIs have no count endpoint, and a completion
-        # call to learn the count would be billed.
+    # OpenAI-format APIs have no count endpoint, and a completion call to learn the
+    # count would be billed; Anthropic-family ones count, where the model allows it.
+    content = None
+    if is_anthropic_family(provider.api_format):
+        content = await count_anthropic_tokens(call, resolution)
+    if content is None:
         return json_response({"input_tokens": count_request_tokens(call.body)}, headers=served_by(resolution))
-    body = {**call.body, "model": resolution.upstream_model}
-    body.pop("max_tokens", None)
-    body.pop("stream", None)
-    opened = await post_upstream(
-        call, resolution, url=anthropic_count_tokens_url(provider), body=body, stream=False
-    )
-    content = await opened.response.aread()
-    await opened.response.aclose()
     return HttpResponse(content, content_type="application/json", headers=served_by(resolution))

@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from aliases.models import Alias
 from providers.crypto import decrypt_secret
+from providers.endpoints import can_run_without_keys, region_from_base_url, service_account_project
 from providers.generation import config_generation_aget, config_generation_get
 from providers.models import LoadStatus, Provider, ProviderLoadResult
 from routing.table import (
@@ -29,17 +30,19 @@ from routing.table import (
 from teams.models import Team
 
 
-@sensitive_variables("secret")
+@sensitive_variables("secret", "first_secret")
 def _provider_config(provider: Provider) -> ProviderConfig:
     keys = tuple(
         KeyConfig(key.pk, key.fingerprint, decrypt_secret(key.ciphertext))
         for key in provider.keys.all()
         if key.enabled
     )
+    base_url = provider.resolved_base_url
+    first_secret = keys[0].secret if keys else ""
     return ProviderConfig(
         name=provider.name,
         api_format=provider.api_format,
-        base_url=provider.base_url.rstrip("/"),
+        base_url=base_url,
         api_version=provider.api_version,
         timeout=provider.timeout,
         max_retries=provider.max_retries,
@@ -49,6 +52,9 @@ def _provider_config(provider: Provider) -> ProviderConfig:
         models=tuple(str(m) for m in provider.models_list or ()),
         keys=keys,
         fallbacks=tuple(str(f) for f in provider.fallbacks or ()),
+        region=provider.region or region_from_base_url(provider.api_format, base_url),
+        project=provider.project or service_account_project(first_secret),
+        requires_key=not can_run_without_keys(provider.api_format, provider.requires_key),
     )
 
 
@@ -84,7 +90,7 @@ def build_routing_table() -> RoutingTable:
             unavailable[provider.name] = "disabled"
             continue
         config = _provider_config(provider)
-        if not config.keys and not config.passthrough:
+        if not config.keys and not config.passthrough and config.requires_key:
             unavailable[provider.name] = "no enabled API key"
             continue
         providers[provider.name] = config

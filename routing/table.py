@@ -26,6 +26,10 @@ class ProviderConfig:
     models: tuple[str, ...]
     keys: tuple[KeyConfig, ...]
     fallbacks: tuple[str, ...] = ()
+    region: str = ""  # Bedrock: signing region; Vertex: location
+    project: str = ""  # Vertex: Google Cloud project
+    # False: serves with no key in the pool (credentials from the environment, or none).
+    requires_key: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import os
 from django.db import transaction
 
 from aliases.services import aliases_apply
-from providers.config_sync import ApplyReport, providers_apply, read_toml_layers
+from providers.config_sync import PACKAGED_DEFAULTS, ApplyReport, providers_apply, read_toml_layers
 from providers.loaders import ConfigSpec, build_config
 
 
@@ -32,5 +32,9 @@ def config_apply(*, config: ConfigSpec, dry_run: bool = False) -> ApplyReport:
 
 def config_load_from_disk(*, dry_run: bool = False, extra_file: str | None = None) -> ApplyReport:
     """Read the environment and the TOML hierarchy, then apply. Raises ConfigFileError."""
-    config = build_config(environ=os.environ, toml_layers=read_toml_layers(extra_file))
+    config = build_config(
+        environ=os.environ,
+        toml_layers=read_toml_layers(extra_file),
+        packaged_origin=str(PACKAGED_DEFAULTS),
+    )
     return config_apply(config=config, dry_run=dry_run)

@@ -12,17 +12,26 @@ def _anthropic_root(base_url: str) -> str:
     return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
 
 
+AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+AZURE_V1_PATH = "/openai/v1"
+
+
 def is_azure(provider: ProviderConfig) -> bool:
-    """Azure OpenAI: deployment URLs, ``api-key`` header, ``api-version`` query."""
+    """Azure OpenAI: ``api-key`` header; deployment URLs with an ``api-version`` query,
+    or (base URL ending in ``/openai/v1``) the v1 API that takes model names."""
     return provider.api_format == "openai" and (
-        ".openai.azure.com" in provider.base_url
+        any(host in provider.base_url for host in AZURE_HOSTS)
         or "/openai/deployments" in provider.base_url
         or (bool(provider.api_version) and provider.name.startswith("azure"))
     )
 
 
+def _is_azure_v1(provider: ProviderConfig) -> bool:
+    return provider.base_url.endswith(AZURE_V1_PATH)
+
+
 def openai_chat_url(provider: ProviderConfig, model: str) -> str:
-    if is_azure(provider):
+    if is_azure(provider) and not _is_azure_v1(provider):
         root = provider.base_url.split("/openai/deployments")[0]
         return (
             f"{root}/openai/deployments/{quote(model, safe='')}/chat/completions"
@@ -44,7 +53,10 @@ def anthropic_count_tokens_url(provider: ProviderConfig) -> str:
 
 
 def auth_headers(provider: ProviderConfig, secret: str) -> dict[str, str]:
-    """The header that carries ``secret`` in this provider's dialect."""
+    """The header that carries ``secret`` in this provider's dialect (none without a secret:
+    a keyless provider such as Ollama)."""
+    if not secret:
+        return {}
     if provider.api_format == "anthropic":
         return {"x-api-key": secret}
     if is_azure(provider):
@@ -59,16 +71,18 @@ def base_headers(
 
     Streams ask for an identity encoding so bytes can be relayed exactly as they come.
     """
+    # Bedrock streams event-stream frames, not SSE, and is asked as AWS's clients ask it.
+    sse = stream and provider.api_format != "bedrock"
     headers = {
         "content-type": "application/json",
-        "accept": "text/event-stream" if stream else "application/json",
+        "accept": "text/event-stream" if sse else "application/json",
     }
     if stream:
         headers["accept-encoding"] = "identity"
     if provider.api_format == "anthropic":
         headers["anthropic-version"] = client_headers.get("anthropic-version") or DEFAULT_ANTHROPIC_VERSION
-        beta = client_headers.get("anthropic-beta")
-        if beta:
-            headers["anthropic-beta"] = beta
+    beta = client_headers.get("anthropic-beta")
+    if beta and provider.api_format in ("anthropic", "vertex"):  # Bedrock takes betas in the body
+        headers["anthropic-beta"] = beta
     headers.update(dict(provider.custom_headers))
     return headers
