@@ -11,7 +11,7 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from routing.adapters.http import openai_chat_url
+from routing.adapters.http import openai_chat_url, provider_quirks
 from routing.anthropic_upstream import count_anthropic_tokens, is_anthropic_family, open_anthropic_messages
 from routing.calls import (
     SSE_HEADERS,
@@ -97,7 +97,10 @@ async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRe
     tool_names = build_tool_name_map(call.body.get("tools") or [], sanitize=provider.tool_name_sanitization)
     try:
         openai_body = anthropic_to_openai_request(
-            call.body, upstream_model=resolution.upstream_model, tool_names=tool_names
+            call.body,
+            upstream_model=resolution.upstream_model,
+            tool_names=tool_names,
+            quirks=provider_quirks(provider),
         )
     except TranslationError as exc:
         raise invalid_request(str(exc)) from exc

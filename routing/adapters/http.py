@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from routing.table import ProviderConfig
+from routing.translation import ProviderQuirks
 
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
 
@@ -12,6 +13,10 @@ def _anthropic_root(base_url: str) -> str:
     return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
 
 
+# OpenAI-compatible endpoints whose quirks the translation handles (also recognized by
+# provider name, for self-hosted gateways in front of them).
+GEMINI_HOSTS = ("generativelanguage.googleapis.com", "aiplatform.googleapis.com")
+DEEPSEEK_HOSTS = ("api.deepseek.com",)
 AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 AZURE_V1_PATH = "/openai/v1"
 
@@ -38,6 +43,18 @@ def openai_chat_url(provider: ProviderConfig, model: str) -> str:
             f"?api-version={quote(provider.api_version or '2024-10-21', safe='')}"
         )
     return f"{provider.base_url}/chat/completions"
+
+
+def _is_family(provider: ProviderConfig, name: str, hosts: tuple[str, ...]) -> bool:
+    return provider.name.startswith(name) or any(host in provider.base_url for host in hosts)
+
+
+def provider_quirks(provider: ProviderConfig) -> ProviderQuirks:
+    """What this OpenAI-format provider needs back on later turns (see ``provider_state``)."""
+    return ProviderQuirks(
+        thought_signatures=_is_family(provider, "gemini", GEMINI_HOSTS),
+        reasoning_on_tool_turns=_is_family(provider, "deepseek", DEEPSEEK_HOSTS),
+    )
 
 
 def openai_models_url(provider: ProviderConfig) -> str:

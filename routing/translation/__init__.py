@@ -12,11 +12,14 @@ from routing.translation.anthropic_request import (
 from routing.translation.anthropic_response import openai_to_anthropic_response
 from routing.translation.anthropic_stream import OpenAIToAnthropicStream, StreamEvent
 from routing.translation.errors import TranslationError
+from routing.translation.provider_state import PLAIN_OPENAI, ProviderQuirks
 from routing.translation.tool_arguments import parse_tool_arguments
 from routing.translation.tool_names import ToolNameMap, build_tool_name_map, sanitize_tool_name
 
 __all__ = [
+    "PLAIN_OPENAI",
     "OpenAIToAnthropicStream",
+    "ProviderQuirks",
     "StreamEvent",
     "ToolNameMap",
     "TranslationError",

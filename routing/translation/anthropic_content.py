@@ -10,6 +10,7 @@ in the user message that follows.
 from typing import Any
 
 from routing.translation.errors import TranslationError
+from routing.translation.provider_state import split_tool_id
 from routing.translation.shapes import (
     JSONObject,
     block_type,
@@ -128,7 +129,7 @@ def tool_result_message(block: JSONObject, field: str) -> tuple[JSONObject, list
     ``is_error`` has no OpenAI field, so it is kept in the content as an ``Error:``
     prefix the model can read.
     """
-    tool_use_id = require_str(block.get("tool_use_id"), f"{field}.tool_use_id")
+    tool_use_id, _signature = split_tool_id(require_str(block.get("tool_use_id"), f"{field}.tool_use_id"))
     texts, media = _result_content(block.get("content"), f"{field}.content")
     text = "\n".join(texts)
     if block.get("is_error") is True:

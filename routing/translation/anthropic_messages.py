@@ -11,6 +11,12 @@ from typing import Any
 
 from routing.translation.anthropic_content import text_part, tool_result_message, user_parts
 from routing.translation.errors import TranslationError
+from routing.translation.provider_state import (
+    SKIP_SIGNATURE_VALIDATION,
+    ProviderQuirks,
+    split_tool_id,
+    with_signature,
+)
 from routing.translation.shapes import (
     JSONObject,
     block_type,
@@ -67,12 +73,13 @@ def _user_messages(content: Any, field: str) -> list[JSONObject]:
     return tool_messages
 
 
-def _tool_call(block: JSONObject, field: str, tool_names: ToolNameMap) -> JSONObject:
-    call_id = require_str(block.get("id"), f"{field}.id")
+def _tool_call(block: JSONObject, field: str, tool_names: ToolNameMap) -> tuple[JSONObject, str | None]:
+    """The OpenAI tool call for a ``tool_use`` block, and the thought signature its id carried."""
+    call_id, signature = split_tool_id(require_str(block.get("id"), f"{field}.id"))
     name = require_str(block.get("name"), f"{field}.name")
     arguments = block.get("input")
     arguments = {} if arguments is None else require_object(arguments, f"{field}.input")
-    return {
+    call = {
         "id": call_id,
         "type": "function",
         "function": {
@@ -80,15 +87,31 @@ def _tool_call(block: JSONObject, field: str, tool_names: ToolNameMap) -> JSONOb
             "arguments": json.dumps(arguments, ensure_ascii=False),
         },
     }
+    return call, signature
+
+
+def _signed_calls(calls: list[tuple[JSONObject, str | None]], quirks: ProviderQuirks) -> list[JSONObject]:
+    """Tool calls as the provider wants them back: Gemini gets each signature where it was,
+    and a call list whose first call has none (history from another model) gets Google's
+    validator stand-in there, since Gemini signs the first of parallel calls."""
+    if not quirks.thought_signatures:
+        return [call for call, _ in calls]
+    signed = [with_signature(call, signature) if signature else call for call, signature in calls]
+    if calls and calls[0][1] is None:
+        signed[0] = with_signature(signed[0], SKIP_SIGNATURE_VALIDATION)
+    return signed
 
 
 def _is_dropped_assistant_block(kind: str) -> bool:
     return kind in _DROPPED_ASSISTANT_BLOCKS or kind.endswith(_SERVER_TOOL_SUFFIXES)
 
 
-def _assistant_messages(content: Any, field: str, tool_names: ToolNameMap) -> list[JSONObject]:
+def _assistant_messages(
+    content: Any, field: str, tool_names: ToolNameMap, quirks: ProviderQuirks
+) -> list[JSONObject]:
     texts: list[str] = []
-    calls: list[JSONObject] = []
+    thinking: list[str] = []
+    calls: list[tuple[JSONObject, str | None]] = []
     for index, block in enumerate(content_blocks(content, field)):
         path = f"{field}.{index}"
         kind = block["type"]
@@ -96,6 +119,8 @@ def _assistant_messages(content: Any, field: str, tool_names: ToolNameMap) -> li
             texts.append(require_str(block.get("text"), f"{path}.text"))
         elif kind == "tool_use":
             calls.append(_tool_call(block, path, tool_names))
+        elif kind == "thinking" and isinstance(block.get("thinking"), str):
+            thinking.append(block["thinking"])
         elif not _is_dropped_assistant_block(kind):
             raise TranslationError(
                 f"unsupported content block type {kind[:40]!r} in an assistant message", f"{path}.type"
@@ -104,25 +129,30 @@ def _assistant_messages(content: Any, field: str, tool_names: ToolNameMap) -> li
         return []  # e.g. a turn that held only thinking
     message: JSONObject = {"role": "assistant", "content": "\n\n".join(texts) if texts else None}
     if calls:
-        message["tool_calls"] = calls
+        message["tool_calls"] = _signed_calls(calls, quirks)
+        if quirks.reasoning_on_tool_turns:
+            # Even empty: DeepSeek's thinking mode rejects a tool-call turn without the field.
+            message["reasoning_content"] = "\n\n".join(thinking)
     return [message]
 
 
-def _turn_messages(message: Any, field: str, tool_names: ToolNameMap) -> list[JSONObject]:
+def _turn_messages(
+    message: Any, field: str, tool_names: ToolNameMap, quirks: ProviderQuirks
+) -> list[JSONObject]:
     turn = require_object(message, field)
     role = turn.get("role")
     content = turn.get("content")
     if role == "user":
         return _user_messages(content, f"{field}.content")
     if role == "assistant":
-        return _assistant_messages(content, f"{field}.content", tool_names)
+        return _assistant_messages(content, f"{field}.content", tool_names, quirks)
     if role == "system":
         # Claude Code puts system messages inside ``messages``; keep them in place.
         return [{"role": "system", "content": system_text(content, f"{field}.content")}]
     raise TranslationError("role must be 'user', 'assistant' or 'system'", f"{field}.role")
 
 
-def openai_messages(body: JSONObject, tool_names: ToolNameMap) -> list[JSONObject]:
+def openai_messages(body: JSONObject, tool_names: ToolNameMap, quirks: ProviderQuirks) -> list[JSONObject]:
     out: list[JSONObject] = []
     system = body.get("system")
     if system is not None:
@@ -130,5 +160,5 @@ def openai_messages(body: JSONObject, tool_names: ToolNameMap) -> list[JSONObjec
         if text:
             out.append({"role": "system", "content": text})
     for index, message in enumerate(require_list(body.get("messages"), "messages")):
-        out.extend(_turn_messages(message, f"messages.{index}", tool_names))
+        out.extend(_turn_messages(message, f"messages.{index}", tool_names, quirks))
     return out

@@ -12,6 +12,7 @@ from typing import Any
 
 from routing.translation.anthropic_messages import openai_messages
 from routing.translation.errors import TranslationError
+from routing.translation.provider_state import PLAIN_OPENAI, ProviderQuirks
 from routing.translation.shapes import (
     JSONObject,
     optional_str,
@@ -154,16 +155,18 @@ def anthropic_to_openai_request(
     upstream_model: str,
     tool_names: ToolNameMap,
     reasoning_model: bool | None = None,
+    quirks: ProviderQuirks = PLAIN_OPENAI,
 ) -> JSONObject:
     """Translate a Messages request body; raises ``TranslationError`` on a bad shape.
 
     ``reasoning_model`` overrides the name-based detection (``is_reasoning_model``):
     reasoning models get ``max_completion_tokens`` and, when thinking is enabled,
-    ``reasoning_effort``.
+    ``reasoning_effort``. ``quirks`` adds what the serving provider needs back from
+    earlier turns (``routing.translation.provider_state``).
     """
     body = require_object(body, "body")
     reasoning = is_reasoning_model(upstream_model) if reasoning_model is None else reasoning_model
-    out: JSONObject = {"model": upstream_model, "messages": openai_messages(body, tool_names)}
+    out: JSONObject = {"model": upstream_model, "messages": openai_messages(body, tool_names, quirks)}
     if body.get("max_tokens") is not None:
         # Forwarded as given, never clamped: the client chose it, the provider enforces it.
         max_tokens = require_int(body["max_tokens"], "max_tokens")

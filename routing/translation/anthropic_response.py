@@ -16,6 +16,7 @@ from routing.translation.openai_fields import (
     reasoning_text,
     tool_use_id,
 )
+from routing.translation.provider_state import thought_signature, tool_id_with_signature
 from routing.translation.shapes import JSONObject
 from routing.translation.tool_arguments import parse_tool_arguments
 from routing.translation.tool_names import ToolNameMap
@@ -48,7 +49,7 @@ def _tool_use_block(call: JSONObject, tool_names: ToolNameMap) -> JSONObject:
     name = function.get("name")
     return {
         "type": "tool_use",
-        "id": tool_use_id(call.get("id")),
+        "id": tool_id_with_signature(tool_use_id(call.get("id")), thought_signature(call)),
         "name": tool_names.to_client(name) if isinstance(name, str) else "",
         "input": parse_tool_arguments(function.get("arguments")),
     }

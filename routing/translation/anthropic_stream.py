@@ -24,6 +24,7 @@ from routing.translation.openai_fields import (
     reasoning_text,
     tool_use_id,
 )
+from routing.translation.provider_state import thought_signature, tool_id_with_signature
 from routing.translation.tool_names import ToolNameMap
 
 StreamEvent = tuple[str, dict[str, Any]]
@@ -240,7 +241,7 @@ class OpenAIToAnthropicStream:
                 # back to an earlier call, which OpenAI never does): a closed block cannot
                 # be reopened, so the fragment is dropped.
                 return []
-            events = self._start_tool_block(key, call_id, function.get("name"))
+            events = self._start_tool_block(key, call_id, function.get("name"), thought_signature(call))
         arguments = function.get("arguments")
         if isinstance(arguments, dict):
             arguments = json.dumps(arguments, ensure_ascii=False)  # some providers send objects
@@ -255,12 +256,14 @@ class OpenAIToAnthropicStream:
             )
         return events
 
-    def _start_tool_block(self, key: ToolKey, call_id: str | None, name: Any) -> list[StreamEvent]:
+    def _start_tool_block(
+        self, key: ToolKey, call_id: str | None, name: Any, signature: str | None
+    ) -> list[StreamEvent]:
         self._has_tool_use = True
         block = _OpenBlock(self._next_index, "tool_use", tool_key=key, upstream_id=call_id)
         content_block = {
             "type": "tool_use",
-            "id": tool_use_id(call_id),
+            "id": tool_id_with_signature(tool_use_id(call_id), signature),
             "name": self._tool_names.to_client(name) if isinstance(name, str) else "",
             "input": {},
         }
