@@ -61,7 +61,7 @@ def exception_frame(kind: str, message: str) -> bytes:
 
 def anthropic_events(model: str, pieces: tuple[str, ...] = STREAM_PIECES) -> list[dict[str, Any]]:
     """Anthropic stream events for a text answer, as Claude sends them."""
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_cloud_1",
         "type": "message",
         "role": "assistant",
