@@ -31,6 +31,8 @@ from django.views.decorators.debug import sensitive_variables
 from google.auth import exceptions as google_exceptions
 from google.auth.credentials import Credentials as GoogleCredentials
 from google.auth.transport.urllib3 import Request as GoogleRequest
+from google.oauth2 import credentials as user_credentials
+from google.oauth2 import service_account
 
 from providers.endpoints import BEDROCK, VERTEX
 from routing.adapters import bedrock, vertex
@@ -207,12 +209,25 @@ def _load_google_credentials(key: KeyConfig) -> GoogleCredentials:
         return credentials
     try:
         info: Any = json.loads(key.secret)
-        credentials, _project = google.auth.load_credentials_from_dict(info, scopes=[vertex.OAUTH_SCOPE])
-    except (ValueError, TypeError, google_exceptions.GoogleAuthError) as exc:
-        detail = type(exc).__name__ if isinstance(exc, ValueError | TypeError) else "not a credentials file"
-        message = f"key {key.fingerprint} is not a usable service-account JSON ({detail})"
+        kind = info.get("type") if isinstance(info, dict) else None
+        loader = _GOOGLE_KEY_LOADERS.get(str(kind))
+        if loader is None:
+            raise CredentialError(
+                f"key {key.fingerprint} has type {str(kind)[:40]!r}; expected a service_account "
+                "(or authorized_user) JSON key"
+            )
+        return loader(info, scopes=[vertex.OAUTH_SCOPE])
+    except (ValueError, TypeError) as exc:
+        message = f"key {key.fingerprint} is not a usable service-account JSON ({type(exc).__name__})"
         raise CredentialError(message) from None
-    return credentials
+
+
+# Only key types that hold their own secret: other google-auth configurations (external
+# accounts) can name commands or URLs to fetch credentials from.
+_GOOGLE_KEY_LOADERS: dict[str, Callable[..., GoogleCredentials]] = {
+    "service_account": service_account.Credentials.from_service_account_info,
+    "authorized_user": user_credentials.Credentials.from_authorized_user_info,
+}
 
 
 google_tokens = GoogleTokens()

@@ -63,4 +63,4 @@ async def client() -> AsyncIterator[anthropic.AsyncAnthropic]:
 
 async def provider_row(name: str, **fields: object) -> Provider:
     """A provider row (and its keys) created from an async test."""
-    return await sync_to_async(make_provider)(name, **fields)  # type: ignore[arg-type]
+    return await sync_to_async(make_provider)(name, **fields)
