@@ -24,10 +24,11 @@ AZURE_V1_PATH = "/openai/v1"
 def is_azure(provider: ProviderConfig) -> bool:
     """Azure OpenAI: ``api-key`` header; deployment URLs with an ``api-version`` query,
     or (base URL ending in ``/openai/v1``) the v1 API that takes model names."""
+    named_azure = provider.name.startswith("azure")
     return provider.api_format == "openai" and (
         any(host in provider.base_url for host in AZURE_HOSTS)
         or "/openai/deployments" in provider.base_url
-        or (bool(provider.api_version) and provider.name.startswith("azure"))
+        or (named_azure and (bool(provider.api_version) or _is_azure_v1(provider)))
     )
 
 
