@@ -24,6 +24,9 @@ PURE_MODULES = [
     "routing/limits/rules.py",
     "routing/catalog.py",
     "routing/adapters/http.py",
+    "routing/adapters/bedrock.py",
+    "routing/adapters/vertex.py",
+    "providers/endpoints.py",
     "providers/loaders.py",
 ]
 FORBIDDEN_IN_PURE = ("django", "httpx", "asyncio", "aiohttp")
