@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from providers.crypto import fingerprint_secret
-from providers.endpoints import effective_base_url
+from providers.endpoints import AMBIENT_CREDENTIAL_FORMATS, effective_base_url
 from providers.loaders import ConfigSpec, ProviderSpec
 from providers.models import ApiKey, LoadStatus, Provider, ProviderLoadResult, Source
 from providers.services import api_key_create, provider_set_default
@@ -130,7 +130,7 @@ def _active_note(spec: ProviderSpec) -> str:
     if spec.passthrough:
         return "passthrough (client keys forwarded)"
     if not spec.keys and spec.keyless:
-        ambient = spec.values.get("requires_key", True)
+        ambient = spec.api_format in AMBIENT_CREDENTIAL_FORMATS
         return "credentials from the environment" if ambient else "no key needed"
     return ""
 

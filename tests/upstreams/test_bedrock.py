@@ -13,6 +13,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from providers.models import Provider
+from routing.upstream import close_upstream_clients
 from tests.cloud_mocks import (
     EVENT_STREAM,
     REPLY_TEXT,
@@ -208,3 +209,22 @@ async def test_count_tokens_falls_back_to_the_estimate_where_bedrock_cannot_coun
     cloud.queue(Reply(400, body=b'{"message": "The provided model doesn\'t support counting tokens."}'))
     counted = await client.messages.count_tokens(model="us." + MODEL, messages=HELLO)
     assert 0 < counted.input_tokens < 17
+
+
+async def test_signature_and_stream_hold_on_the_production_transport(
+    cloud: CloudMock, client: anthropic.AsyncAnthropic, settings: object
+) -> None:
+    """aiohttp's connection pool (the default transport) sends what was signed, unchanged."""
+    settings.VANDAMME_UPSTREAM_TRANSPORT = "aiohttp"  # type: ignore[attr-defined]
+    await bedrock_provider(cloud, f"{ACCESS_KEY}:{SECRET_KEY}:{TOKEN}")
+    try:
+        await client.messages.create(model=MODEL, max_tokens=5, messages=HELLO)
+        async with client.messages.stream(model=MODEL, max_tokens=5, messages=HELLO) as stream:
+            final = await stream.get_final_message()
+    finally:
+        await close_upstream_clients()
+    assert final.content[0].type == "text"
+    assert final.content[0].text == "Hello from the cloud"
+    credentials = Credentials(ACCESS_KEY, SECRET_KEY, TOKEN)
+    for sent in cloud.requests:
+        assert sent.headers["authorization"] == resigned(sent, cloud.origin, credentials, "us-west-2")
