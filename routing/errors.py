@@ -22,15 +22,25 @@ ANTHROPIC_ERROR_TYPES: dict[int, str] = {
     529: "overloaded_error",
 }
 
-OPENAI_ERROR_TYPES: dict[int, str] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "invalid_request_error",
-    429: "rate_limit_exceeded",
-    529: "server_error",
+# (type, code) as OpenAI's API answers them: most client errors are
+# ``invalid_request_error`` told apart by ``code``; rate limits carry the limited
+# resource as their type ("requests" or "tokens"; which one the gateway cannot always
+# tell, so "requests"); 403 is ``request_forbidden``; server-side failures ``server_error``.
+OPENAI_ERROR_KINDS: dict[int, tuple[str, str | None]] = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("request_forbidden", None),
+    404: ("invalid_request_error", None),
+    405: ("invalid_request_error", None),
+    413: ("invalid_request_error", "request_too_large"),
+    429: ("requests", "rate_limit_exceeded"),
+    500: ("server_error", None),
+    502: ("server_error", None),
+    503: ("server_error", "service_unavailable"),
+    504: ("server_error", "timeout"),
 }
+# OpenAI has no 529 ("overloaded", Anthropic's): its clients get OpenAI's 503 instead.
+OPENAI_STATUS_FOR = {529: 503}
 
 # Key-shaped strings an upstream may echo back in an error text ("Incorrect API key
 # provided: sk-abc…"). Scrubbed before any message reaches a client or a log.
@@ -48,13 +58,14 @@ class GatewayError(Exception):
     message: str
     headers: dict[str, str] = field(default_factory=dict)
     error_type: str | None = None
+    param: str | None = None  # the request field at fault (OpenAI's errors name it)
 
     def __str__(self) -> str:
         return f"{self.status}: {self.message}"
 
 
-def invalid_request(message: str) -> GatewayError:
-    return GatewayError(400, message)
+def invalid_request(message: str, *, param: str | None = None) -> GatewayError:
+    return GatewayError(400, message, param=param)
 
 
 def anthropic_error_type(error: GatewayError) -> str:
@@ -69,10 +80,15 @@ def anthropic_error_body(error: GatewayError) -> dict[str, Any]:
     return {"type": "error", "error": {"type": anthropic_error_type(error), "message": error.message}}
 
 
+def openai_status(error: GatewayError) -> int:
+    return OPENAI_STATUS_FOR.get(error.status, error.status)
+
+
 def openai_error_body(error: GatewayError) -> dict[str, Any]:
-    fallback = "invalid_request_error" if error.status < 500 else "server_error"
-    error_type = OPENAI_ERROR_TYPES.get(error.status, fallback)
-    return {"error": {"message": error.message, "type": error_type, "param": None, "code": None}}
+    status = openai_status(error)
+    fallback = ("invalid_request_error", None) if status < 500 else ("server_error", None)
+    error_type, code = OPENAI_ERROR_KINDS.get(status, fallback)
+    return {"error": {"message": error.message, "type": error_type, "param": error.param, "code": code}}
 
 
 def scrub_secrets(text: str, secrets: Iterable[str] = ()) -> str:

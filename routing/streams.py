@@ -36,10 +36,18 @@ CLIENT_CLOSED = 499  # nginx's code for a client that went away mid-response
 UPSTREAM_BROKE = 502
 
 
-def _failure_message(exc: Exception) -> str:
+def stream_failure_message(exc: Exception) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "upstream stream timed out"
     return f"upstream stream failed ({type(exc).__name__})"
+
+
+class UsageSniffer(Protocol):
+    """Reads usage (in Anthropic's shape) out of relayed bytes without altering them."""
+
+    usage: dict[str, Any]
+
+    def feed(self, chunk: bytes) -> None: ...
 
 
 class AnthropicUsageSniffer:
@@ -65,10 +73,15 @@ class AnthropicUsageSniffer:
 
 
 async def relay_bytes(
-    response: ByteSource, *, error_event: Callable[[str], bytes], on_complete: StreamDone | None = None
+    response: ByteSource,
+    *,
+    error_event: Callable[[str], bytes],
+    on_complete: StreamDone | None = None,
+    sniffer: UsageSniffer | None = None,
 ) -> AsyncIterator[bytes]:
-    """Byte-for-byte relay (same dialect on both sides)."""
-    sniffer = AnthropicUsageSniffer()
+    """Byte-for-byte relay (same dialect on both sides); ``sniffer`` reads the usage
+    (default: from Anthropic events)."""
+    sniffer = sniffer or AnthropicUsageSniffer()
     status = CLIENT_CLOSED
     try:
         async for chunk in response.aiter_raw():
@@ -78,7 +91,7 @@ async def relay_bytes(
     except httpx.HTTPError as exc:
         logger.warning("upstream stream broke: %s", type(exc).__name__)
         status = UPSTREAM_BROKE
-        yield error_event(_failure_message(exc))
+        yield error_event(stream_failure_message(exc))
     finally:
         await response.aclose()
         if on_complete is not None:
@@ -137,7 +150,7 @@ async def openai_to_anthropic_events(
     except (httpx.HTTPError, ValueError) as exc:
         logger.warning("upstream stream broke: %s", type(exc).__name__)
         status = UPSTREAM_BROKE
-        yield anthropic_error_event(_failure_message(exc))
+        yield anthropic_error_event(stream_failure_message(exc))
     finally:
         await response.aclose()
         if on_complete is not None:

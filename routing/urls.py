@@ -9,6 +9,7 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("v1/messages", views.messages, name="messages"),
     path("v1/messages/count_tokens", views.count_tokens, name="count-tokens"),
+    path("v1/chat/completions", views.chat_completions, name="chat-completions"),
     path("v1/models", views.models, name="models"),
     path("v1/vandamme/resolve", views.resolve, name="resolve"),
 ]

@@ -14,7 +14,14 @@ from django.views.decorators.csrf import csrf_exempt
 from routing.auth import authenticate
 from routing.calls import ProxyCall, json_response
 from routing.catalog import anthropic_model_list, openai_model_list
-from routing.errors import GatewayError, anthropic_error_body, invalid_request
+from routing.chat_proxy import proxy_chat_completions
+from routing.errors import (
+    GatewayError,
+    anthropic_error_body,
+    invalid_request,
+    openai_error_body,
+    openai_status,
+)
 from routing.proxy import proxy_count_tokens, proxy_messages
 from routing.resolution import resolve_model
 from routing.snapshot import routing_snapshot
@@ -28,24 +35,45 @@ def anthropic_error_response(error: GatewayError) -> HttpResponse:
     return json_response(anthropic_error_body(error), status=error.status, headers=error.headers)
 
 
-def anthropic_errors(view: AsyncView) -> AsyncView:
-    """Every failure leaves as Anthropic error JSON with the right status; never a traceback."""
+def openai_error_response(error: GatewayError) -> HttpResponse:
+    return json_response(openai_error_body(error), status=openai_status(error), headers=error.headers)
 
-    @wraps(view)
-    async def wrapper(request: HttpRequest) -> HttpResponseBase:
-        try:
-            return await view(request)
-        except GatewayError as error:
-            return anthropic_error_response(error)
-        except RequestDataTooBig:
-            return anthropic_error_response(
-                GatewayError(413, "request body is larger than the gateway accepts")
-            )
-        except Exception:
-            logger.exception("unhandled error in %s", request.path)
-            return anthropic_error_response(GatewayError(500, "internal gateway error"))
 
-    return csrf_exempt(wrapper)
+def _client_dialect_error_response(request: HttpRequest, error: GatewayError) -> HttpResponse:
+    # Anthropic clients send anthropic-version; everyone else is taken for an OpenAI client.
+    if "anthropic-version" in request.headers:
+        return anthropic_error_response(error)
+    return openai_error_response(error)
+
+
+ErrorRenderer = Callable[[HttpRequest, GatewayError], HttpResponse]
+
+
+def _rendering_errors(render: ErrorRenderer) -> Callable[[AsyncView], AsyncView]:
+    """Every failure leaves as error JSON of the client's dialect with the right status;
+    never a traceback."""
+
+    def decorate(view: AsyncView) -> AsyncView:
+        @wraps(view)
+        async def wrapper(request: HttpRequest) -> HttpResponseBase:
+            try:
+                return await view(request)
+            except GatewayError as error:
+                return render(request, error)
+            except RequestDataTooBig:
+                return render(request, GatewayError(413, "request body is larger than the gateway accepts"))
+            except Exception:
+                logger.exception("unhandled error in %s", request.path)
+                return render(request, GatewayError(500, "internal gateway error"))
+
+        return csrf_exempt(wrapper)
+
+    return decorate
+
+
+anthropic_errors = _rendering_errors(lambda request, error: anthropic_error_response(error))
+openai_errors = _rendering_errors(lambda request, error: openai_error_response(error))
+client_dialect_errors = _rendering_errors(_client_dialect_error_response)
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -65,7 +93,7 @@ def _require_post(request: HttpRequest) -> None:
         )
 
 
-async def _messages_call(request: HttpRequest) -> ProxyCall:
+async def _proxy_call(request: HttpRequest) -> ProxyCall:
     _require_post(request)
     table = await routing_snapshot.get()
     auth = authenticate(request.headers, table)
@@ -74,15 +102,20 @@ async def _messages_call(request: HttpRequest) -> ProxyCall:
 
 @anthropic_errors
 async def messages(request: HttpRequest) -> HttpResponseBase:
-    return await proxy_messages(await _messages_call(request))
+    return await proxy_messages(await _proxy_call(request))
 
 
 @anthropic_errors
 async def count_tokens(request: HttpRequest) -> HttpResponseBase:
-    return await proxy_count_tokens(await _messages_call(request))
+    return await proxy_count_tokens(await _proxy_call(request))
 
 
-@anthropic_errors
+@openai_errors
+async def chat_completions(request: HttpRequest) -> HttpResponseBase:
+    return await proxy_chat_completions(await _proxy_call(request))
+
+
+@client_dialect_errors
 async def models(request: HttpRequest) -> HttpResponseBase:
     """The models and aliases vandamme knows: Anthropic's list format for Anthropic
     clients (they send ``anthropic-version``), OpenAI's for everyone else."""

@@ -166,6 +166,9 @@ VANDAMME_MAX_CONNECTIONS = env.int("VANDAMME_MAX_CONNECTIONS", default=1000)
 # "aiohttp" (httpx API on aiohttp's pool, faster) or "httpx" (httpx's own transport).
 VANDAMME_UPSTREAM_TRANSPORT = env.str("VANDAMME_UPSTREAM_TRANSPORT", default="aiohttp")
 VANDAMME_KEY_COOLDOWN_SECONDS = env.float("VANDAMME_KEY_COOLDOWN_SECONDS", default=60.0)
+# max_tokens for OpenAI clients that set no limit, sent to Anthropic-format providers
+# (which require one): 4096 is the largest output every Claude model accepts.
+VANDAMME_DEFAULT_MAX_TOKENS = env.int("VANDAMME_DEFAULT_MAX_TOKENS", default=4096)
 # Usage records: buffered in memory (at most BUFFER), written in batches of BATCH.
 VANDAMME_USAGE_BUFFER = env.int("VANDAMME_USAGE_BUFFER", default=100_000)
 VANDAMME_USAGE_BATCH = env.int("VANDAMME_USAGE_BATCH", default=500)

@@ -3,12 +3,15 @@
 from collections.abc import AsyncIterator, Callable
 
 import httpx
+import httpx2
+import openai
 import pytest
 from django.db.backends import utils as db_utils
 
 from aliases.models import Alias
 from providers.models import ApiFormat, Provider
 from providers.services import api_key_create
+from routing.usage import UsageEvent, usage_recorder
 from vandamme.asgi import application
 
 OPENAI_BASE = "http://openai.upstream.test/v1"
@@ -65,3 +68,21 @@ def query_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 AnthropicFactory = Callable[..., object]
+
+
+@pytest.fixture
+async def openai_sdk() -> AsyncIterator[openai.AsyncOpenAI]:
+    # The SDK runs on httpx2 (its fork of httpx); the upstream side stays on httpx/respx.
+    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=application))
+    async with openai.AsyncOpenAI(
+        api_key="client-key", base_url="http://gateway.test/v1", http_client=http, max_retries=0
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def recorded_usage(monkeypatch: pytest.MonkeyPatch) -> list[UsageEvent]:
+    """Every usage record the gateway makes during the test."""
+    events: list[UsageEvent] = []
+    monkeypatch.setattr(usage_recorder, "record", events.append)
+    return events

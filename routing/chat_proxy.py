@@ -1,0 +1,189 @@
+"""The OpenAI front door: ``/v1/chat/completions``.
+
+Validates the body, then dispatches by the serving provider's format: a true
+passthrough to OpenAI-format providers (only ``model`` changes; tool names too where
+the provider restricts them), translation to Anthropic-family ones.
+"""
+
+import json
+import time
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+
+from routing.adapters.http import openai_chat_url
+from routing.anthropic_upstream import is_anthropic_family, open_anthropic_messages
+from routing.calls import (
+    SSE_HEADERS,
+    ProxyCall,
+    compact_json,
+    json_response,
+    post_upstream,
+    provider_secrets,
+    require_model,
+    serve_with_fallbacks,
+    served_by,
+)
+from routing.chat_streams import (
+    OpenAIUsageSniffer,
+    anthropic_to_openai_chunks,
+    openai_error_chunk,
+    restored_openai_stream,
+)
+from routing.errors import GatewayError, invalid_request
+from routing.resolution import Resolution
+from routing.streams import ByteSource, relay_bytes
+from routing.translation import (
+    AnthropicToOpenAIStream,
+    TranslationError,
+    anthropic_to_openai_response,
+    anthropic_usage,
+    build_tool_name_map,
+    openai_to_anthropic_request,
+)
+from routing.translation.openai_tool_names import (
+    declared_tool_names,
+    openai_tool_name_map,
+    restore_response,
+    sanitized_request,
+)
+
+CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+
+
+def validate_chat_body(body: dict[str, Any]) -> None:
+    """What every provider needs; the rest is the provider's (or the translation's) to judge."""
+    require_model(body)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise invalid_request("messages: field required (a non-empty list)", param="messages")
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in CHAT_ROLES:
+            raise invalid_request(
+                f"messages.{index}.role: must be one of {', '.join(sorted(CHAT_ROLES))}",
+                param=f"messages.{index}.role",
+            )
+    if "stream" in body and not isinstance(body["stream"], bool | None):
+        raise invalid_request("stream: must be a boolean", param="stream")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise invalid_request("stream_options: must be an object", param="stream_options")
+
+
+async def proxy_chat_completions(call: ProxyCall) -> HttpResponseBase:
+    return await serve_with_fallbacks(call, _chat_dispatch, validate=validate_chat_body)
+
+
+async def _chat_dispatch(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
+    api_format = resolution.provider.api_format
+    if api_format == "openai":
+        return await _chat_to_openai(call, resolution)
+    if is_anthropic_family(api_format):
+        return await _chat_to_anthropic(call, resolution)
+    raise GatewayError(
+        400, f"provider '{resolution.provider.name}' has api_format '{api_format}', not served here"
+    )
+
+
+def _stream_response(chunks: Any, resolution: Resolution) -> StreamingHttpResponse:
+    return StreamingHttpResponse(
+        chunks, content_type="text/event-stream", headers={**SSE_HEADERS, **served_by(resolution)}
+    )
+
+
+async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
+    """A true passthrough: the body unchanged but for the model, the answer relayed as is
+    (re-encoded only when tool names had to be sanitized and must be restored)."""
+    provider = resolution.provider
+    body = {**call.body, "model": resolution.upstream_model}
+    tool_names = openai_tool_name_map(body, sanitize=provider.tool_name_sanitization)
+    renamed = False
+    if provider.tool_name_sanitization:
+        body, renamed = sanitized_request(body, tool_names)
+    url = openai_chat_url(provider, resolution.upstream_model)
+    opened = await post_upstream(call, resolution, url=url, body=body, stream=call.streamed)
+    upstream = opened.response
+    if call.streamed:
+        on_complete = call.stream_recorder(resolution)
+        if renamed:
+            return _stream_response(
+                restored_openai_stream(upstream, tool_names, on_complete=on_complete), resolution
+            )
+        relay = relay_bytes(
+            upstream, error_event=openai_error_chunk, on_complete=on_complete, sniffer=OpenAIUsageSniffer()
+        )
+        return _stream_response(relay, resolution)
+    content = await _read_whole(upstream)
+    payload = _json_object(content)
+    if renamed and payload is not None:
+        restore_response(payload, tool_names)
+        content = compact_json(payload)
+    usage = payload.get("usage") if payload is not None else None
+    call.record(
+        resolution,
+        upstream.status_code,
+        anthropic_usage(usage) if isinstance(usage, dict) else None,
+        streamed=False,
+    )
+    content_type = upstream.headers.get("content-type", "application/json")
+    return HttpResponse(
+        content, status=upstream.status_code, content_type=content_type, headers=served_by(resolution)
+    )
+
+
+async def _read_whole(source: ByteSource) -> bytes:
+    try:
+        return await source.aread()
+    finally:
+        await source.aclose()
+
+
+def _json_object(content: bytes) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+async def _chat_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
+    provider = resolution.provider
+    declared = [{"name": name} for name in declared_tool_names(call.body)]
+    tool_names = build_tool_name_map(declared, sanitize=provider.tool_name_sanitization)
+    try:
+        body = openai_to_anthropic_request(
+            call.body,
+            upstream_model=resolution.upstream_model,
+            tool_names=tool_names,
+            default_max_tokens=settings.VANDAMME_DEFAULT_MAX_TOKENS,
+        )
+    except TranslationError as exc:
+        raise invalid_request(str(exc), param=exc.field) from exc
+    source, status, _ = await open_anthropic_messages(call, resolution, body, stream=call.streamed)
+    client_model = call.body["model"]
+    created = int(time.time())
+    if call.streamed:
+        options = call.body.get("stream_options") or {}
+        translator = AnthropicToOpenAIStream(
+            client_model=client_model,
+            tool_names=tool_names,
+            created=created,
+            include_usage=options.get("include_usage") is True,
+        )
+        chunks = anthropic_to_openai_chunks(
+            source,
+            translator,
+            secrets=provider_secrets(resolution),
+            on_complete=call.stream_recorder(resolution),
+        )
+        return _stream_response(chunks, resolution)
+    message = _json_object(await _read_whole(source))
+    if message is None:
+        raise GatewayError(502, f"upstream provider '{provider.name}' returned invalid JSON")
+    completion = anthropic_to_openai_response(
+        message, client_model=client_model, tool_names=tool_names, created=created
+    )
+    call.record(resolution, status, message.get("usage"), streamed=False)
+    return json_response(completion, headers=served_by(resolution))

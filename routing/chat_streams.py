@@ -1,0 +1,177 @@
+"""Async generators that forward upstream streams to an OpenAI client as chunks arrive.
+
+Three ways an answer reaches an OpenAI client: an OpenAI-format stream relayed byte for
+byte (``routing.streams.relay_bytes`` with ``OpenAIUsageSniffer``), an OpenAI-format
+stream re-encoded because tool names must be restored (``restored_openai_stream``), and
+an Anthropic event stream translated chunk by chunk (``anthropic_to_openai_chunks``).
+Each writes once per upstream network chunk, owns the upstream response and closes it
+in ``finally`` (a client that goes away cancels the upstream read), and reports usage
+and status once at the end. A failure after the stream started is sent as a
+``data: {"error": …}`` chunk, which the openai SDK raises as an ``APIError``, and ends
+the stream.
+"""
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import httpx
+
+from routing.errors import scrub_secrets
+from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data
+from routing.streams import CLIENT_CLOSED, UPSTREAM_BROKE, ByteSource, StreamDone, stream_failure_message
+from routing.translation import AnthropicToOpenAIStream, ToolNameMap, anthropic_usage
+from routing.translation.openai_tool_names import restore_chunk
+
+logger = logging.getLogger(__name__)
+
+# Only chunks with a usage object are parsed by the sniffer; with include_usage every
+# other chunk says ``"usage":null``.
+_USAGE_OBJECT = re.compile(r'"usage"\s*:\s*\{')
+
+
+def openai_error_chunk(message: str, error_type: str = "server_error") -> bytes:
+    return encode_data({"error": {"message": message, "type": error_type, "param": None, "code": None}})
+
+
+def _usage_of_chunk(data: str) -> dict[str, Any] | None:
+    if not _USAGE_OBJECT.search(data):
+        return None
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        return None
+    usage = chunk.get("usage") if isinstance(chunk, dict) else None
+    return anthropic_usage(usage) if isinstance(usage, dict) else None
+
+
+class OpenAIUsageSniffer:
+    """Reads usage out of an OpenAI chunk stream without touching the bytes relayed."""
+
+    def __init__(self) -> None:
+        self._decoder = SSEDecoder()
+        self.usage: dict[str, Any] = {}
+
+    def feed(self, chunk: bytes) -> None:
+        for event in self._decoder.feed(chunk):
+            usage = _usage_of_chunk(event.data)
+            if usage is not None:
+                self.usage = usage
+
+
+def _verbatim(event: SSEEvent) -> bytes:
+    lines = "".join(f"data: {line}\n" for line in event.data.split("\n"))
+    return f"{lines}\n".encode()
+
+
+async def restored_openai_stream(
+    response: ByteSource, tool_names: ToolNameMap, *, on_complete: StreamDone
+) -> AsyncIterator[bytes]:
+    """An OpenAI stream with the client's tool names put back, re-encoded chunk by chunk."""
+    decoder = SSEDecoder()
+    usage: dict[str, Any] | None = None
+    status = CLIENT_CLOSED
+
+    def restored(events: Iterable[SSEEvent]) -> bytes:
+        nonlocal usage
+        out: list[bytes] = []
+        for event in events:
+            try:
+                chunk = json.loads(event.data)
+            except ValueError:
+                out.append(_verbatim(event))  # [DONE], or whatever the provider sent
+                continue
+            if not isinstance(chunk, dict):
+                out.append(_verbatim(event))
+                continue
+            restore_chunk(chunk, tool_names)
+            if isinstance(chunk.get("usage"), dict):
+                usage = anthropic_usage(chunk["usage"])
+            out.append(encode_data(chunk))
+        return b"".join(out)
+
+    try:
+        async for raw in response.aiter_raw():
+            data = restored(decoder.feed(raw))
+            if data:
+                yield data
+        tail = restored(decoder.flush())
+        if tail:
+            yield tail
+        status = 200
+    except httpx.HTTPError as exc:
+        logger.warning("upstream stream broke: %s", type(exc).__name__)
+        status = UPSTREAM_BROKE
+        yield openai_error_chunk(stream_failure_message(exc))
+    finally:
+        await response.aclose()
+        on_complete(usage, status)
+
+
+class _UpstreamFailed(Exception):
+    """An Anthropic ``error`` event: what was translated before it, and its message
+    (secrets removed)."""
+
+    def __init__(self, sent: bytes, message: str) -> None:
+        super().__init__(message)
+        self.sent = sent
+        self.message = message
+
+
+def _translated(
+    events: Iterable[SSEEvent], translator: AnthropicToOpenAIStream, secrets: tuple[str, ...]
+) -> bytes:
+    out: list[bytes] = []
+    for event in events:
+        if event.event == "ping" or not event.data.strip():
+            continue
+        data = json.loads(event.data)
+        if event.event == "error":
+            error = data.get("error") if isinstance(data, dict) else None
+            message = error.get("message") if isinstance(error, dict) else None
+            raise _UpstreamFailed(b"".join(out), scrub_secrets(str(message or "unknown error"), secrets))
+        out.extend(encode_data(chunk) for chunk in translator.feed(event.event, data))
+        if translator.done:
+            out.append(DONE_EVENT)
+            break
+    return b"".join(out)
+
+
+async def anthropic_to_openai_chunks(
+    response: ByteSource,
+    translator: AnthropicToOpenAIStream,
+    *,
+    secrets: tuple[str, ...],
+    on_complete: StreamDone,
+) -> AsyncIterator[bytes]:
+    """Translate an Anthropic event stream into OpenAI chunks, ending with ``[DONE]``."""
+    decoder = SSEDecoder()
+    status = CLIENT_CLOSED
+    try:
+        async for raw in response.aiter_raw():
+            data = _translated(decoder.feed(raw), translator, secrets)
+            if data:
+                yield data
+            if translator.done:
+                break
+        else:
+            tail = _translated(decoder.flush(), translator, secrets)
+            if not translator.done:
+                status = UPSTREAM_BROKE
+                yield tail + openai_error_chunk("upstream stream ended before the answer was complete")
+                return
+            if tail:
+                yield tail
+        status = 200
+    except _UpstreamFailed as failure:
+        status = UPSTREAM_BROKE
+        yield failure.sent + openai_error_chunk(f"upstream error: {failure.message}")
+    except (httpx.HTTPError, ValueError) as exc:
+        logger.warning("upstream stream broke: %s", type(exc).__name__)
+        status = UPSTREAM_BROKE
+        yield openai_error_chunk(stream_failure_message(exc))
+    finally:
+        await response.aclose()
+        on_complete(translator.usage or None, status)
