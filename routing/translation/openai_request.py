@@ -28,8 +28,10 @@ from routing.translation.tool_names import ToolNameMap
 # reasoning_effort → thinking.budget_tokens. Each budget falls in the band the Anthropic
 # door maps back to the same effort (routing.translation.anthropic_request: below 4096
 # low, below 16384 medium, else high), so an effort survives a round trip; 1024 is
-# Anthropic's smallest budget. "none" and "minimal" mean no extended thinking.
-THINKING_BUDGETS = {"low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
+# Anthropic's smallest budget. "max" leaves the default 4096 answer tokens under 32000,
+# the smallest output limit of Claude's thinking models. "none" and "minimal" mean no
+# extended thinking.
+THINKING_BUDGETS = {"low": 2048, "medium": 8192, "high": 16384, "xhigh": 24576, "max": 27904}
 NO_THINKING_EFFORTS = frozenset({"none", "minimal"})
 MIN_THINKING_BUDGET = 1024
 JSON_INSTRUCTION = "Answer with a single JSON object and nothing else: no prose, no Markdown code fences."
@@ -124,7 +126,7 @@ def _thinking_budget(body: JSONObject) -> int | None:
         return None
     if not isinstance(effort, str) or effort not in THINKING_BUDGETS:
         raise TranslationError(
-            "must be 'none', 'minimal', 'low', 'medium', 'high' or 'xhigh'", "reasoning_effort"
+            "must be 'none', 'minimal', 'low', 'medium', 'high', 'xhigh' or 'max'", "reasoning_effort"
         )
     return THINKING_BUDGETS[effort]
 

@@ -3,6 +3,7 @@ respx upstream. A true passthrough: only ``model`` changes going up, bytes come 
 (re-encoded only where tool names must be restored)."""
 
 import json
+from typing import Any
 
 import openai
 import pytest
@@ -148,7 +149,7 @@ def strict_names(transactional_db: None) -> Provider:
     )
 
 
-TOOL = {
+TOOL: dict[str, Any] = {
     "type": "function",
     "function": {"name": "mcp.fs.read", "parameters": {"type": "object", "properties": {}}},
 }
@@ -167,18 +168,23 @@ async def test_tool_names_are_sanitized_up_and_restored_down(
     route = respx_mock.post("http://strict.upstream.test/v1/chat/completions").respond(
         json=_tool_reply("mcp_fs_read")
     )
-    history_call = {
-        "id": "call_0",
-        "type": "function",
-        "function": {"name": "mcp.fs.read", "arguments": "{}"},
-    }
     completion = await openai_sdk.chat.completions.create(
         model="strict:gpt-x",
-        tools=[TOOL],
+        tools=[{"type": "function", "function": {"name": "mcp.fs.read"}}],
         tool_choice={"type": "function", "function": {"name": "mcp.fs.read"}},
         messages=[
             {"role": "user", "content": "read"},
-            {"role": "assistant", "content": None, "tool_calls": [history_call]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_0",
+                        "type": "function",
+                        "function": {"name": "mcp.fs.read", "arguments": "{}"},
+                    }
+                ],
+            },
             {"role": "tool", "tool_call_id": "call_0", "content": "old"},
         ],
     )
@@ -186,7 +192,9 @@ async def test_tool_names_are_sanitized_up_and_restored_down(
     assert sent["tools"][0]["function"]["name"] == "mcp_fs_read"
     assert sent["tool_choice"]["function"]["name"] == "mcp_fs_read"
     assert sent["messages"][1]["tool_calls"][0]["function"]["name"] == "mcp_fs_read"
-    assert completion.choices[0].message.tool_calls[0].function.name == "mcp.fs.read"
+    calls = completion.choices[0].message.tool_calls
+    assert calls is not None
+    assert calls[0].function.name == "mcp.fs.read"
 
 
 @respx.mock(assert_all_mocked=False)
