@@ -39,15 +39,15 @@ class EndlessUpstream(httpx.AsyncByteStream):
         self.closed.set()
 
 
-def _scope(body: bytes) -> dict[str, object]:
+def _scope(body: bytes, path: str) -> dict[str, object]:
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/v1/messages",
-        "raw_path": b"/v1/messages",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         "client": ("127.0.0.1", 50000),
@@ -55,8 +55,14 @@ def _scope(body: bytes) -> dict[str, object]:
     }
 
 
+@pytest.mark.parametrize(
+    ("path", "first_bytes"),
+    [("/v1/messages", b"message_start"), ("/v1/chat/completions", b"tick")],  # both front doors
+)
 @respx.mock(assert_all_mocked=False)
-async def test_client_disconnect_closes_the_upstream_stream(respx_mock: respx.MockRouter) -> None:
+async def test_client_disconnect_closes_the_upstream_stream(
+    respx_mock: respx.MockRouter, path: str, first_bytes: bytes
+) -> None:
     upstream = EndlessUpstream()
     respx_mock.post(f"{OPENAI_BASE}/chat/completions").mock(
         return_value=httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=upstream)
@@ -64,13 +70,13 @@ async def test_client_disconnect_closes_the_upstream_stream(respx_mock: respx.Mo
     body = json.dumps(
         {"model": "gpt-4o", "max_tokens": 100, "stream": True, "messages": [{"role": "user", "content": "x"}]}
     ).encode()
-    communicator = ApplicationCommunicator(application, _scope(body))
+    communicator = ApplicationCommunicator(application, _scope(body, path))
     await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
     start = await communicator.receive_output(timeout=5)
     assert start["type"] == "http.response.start"
     assert start["status"] == 200
     first = await communicator.receive_output(timeout=5)
-    assert b"message_start" in first["body"]
+    assert first_bytes in first["body"]
     await communicator.send_input({"type": "http.disconnect"})
     await asyncio.wait_for(upstream.closed.wait(), timeout=1.0)
     sent_at_close = upstream.chunks_sent

@@ -56,6 +56,8 @@ async def test_no_queries_per_request_once_warm(
         for stream in (False, True) * 10:
             response = await _ask(http, "fast", stream=stream)
             assert response.status_code == 200
+            chat = {"model": "fast", "stream": stream, "messages": [{"role": "user", "content": "x"}]}
+            assert (await http.post("/v1/chat/completions", json=chat)).status_code == 200  # the OpenAI door
     assert query_log == []
 
 
