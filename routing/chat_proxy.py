@@ -37,6 +37,7 @@ from routing.resolution import Resolution
 from routing.streams import ByteSource, relay_bytes
 from routing.translation import (
     AnthropicToOpenAIStream,
+    ToolNameMap,
     TranslationError,
     anthropic_to_openai_response,
     anthropic_usage,
@@ -98,9 +99,9 @@ async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRespon
     (re-encoded only when tool names had to be sanitized and must be restored)."""
     provider = resolution.provider
     body = {**call.body, "model": resolution.upstream_model}
-    tool_names = openai_tool_name_map(body, sanitize=provider.tool_name_sanitization)
-    renamed = False
+    tool_names, renamed = ToolNameMap(), False
     if provider.tool_name_sanitization:
+        tool_names = openai_tool_name_map(body, sanitize=True)
         body, renamed = sanitized_request(body, tool_names)
     url = openai_chat_url(provider, resolution.upstream_model)
     opened = await post_upstream(call, resolution, url=url, body=body, stream=call.streamed)
