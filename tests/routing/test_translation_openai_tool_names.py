@@ -84,6 +84,7 @@ def test_answers_get_the_client_names_back() -> None:
     }
     restore_chunk(chunk, names)
     assert chunk["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] == "mcp.fs.read"
-    for junk in (None, [], {"choices": "x"}, {"choices": [{"delta": None}]}):
+    junks: list[Any] = [None, [], {"choices": "x"}, {"choices": [{"delta": None}]}]
+    for junk in junks:
         restore_chunk(junk, names)
         restore_response(junk, names)
