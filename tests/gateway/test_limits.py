@@ -240,4 +240,6 @@ async def test_the_refusal_comes_from_the_shared_call_path_in_either_dialect() -
     assert error.status == 429
     assert 1 <= int(error.headers["retry-after"]) <= 60
     assert anthropic_error_body(error)["error"]["type"] == "rate_limit_error"
-    assert openai_error_body(error)["error"]["type"] == "rate_limit_exceeded"
+    # OpenAI's own shape: the limited resource as the type, rate_limit_exceeded as the code.
+    assert openai_error_body(error)["error"]["type"] == "requests"
+    assert openai_error_body(error)["error"]["code"] == "rate_limit_exceeded"
