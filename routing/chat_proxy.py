@@ -41,11 +41,9 @@ from routing.translation import (
     TranslationError,
     anthropic_to_openai_response,
     anthropic_usage,
-    build_tool_name_map,
     openai_to_anthropic_request,
 )
 from routing.translation.openai_tool_names import (
-    declared_tool_names,
     openai_tool_name_map,
     restore_response,
     sanitized_request,
@@ -151,8 +149,7 @@ def _json_object(content: bytes) -> dict[str, Any] | None:
 
 async def _chat_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
     provider = resolution.provider
-    declared = [{"name": name} for name in declared_tool_names(call.body)]
-    tool_names = build_tool_name_map(declared, sanitize=provider.tool_name_sanitization)
+    tool_names = openai_tool_name_map(call.body, sanitize=provider.tool_name_sanitization)
     try:
         body = openai_to_anthropic_request(
             call.body,
