@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from aliases.models import Alias
+from audit.admin_hooks import AuditedAdmin
 
 
 @admin.register(Alias)
-class AliasAdmin(admin.ModelAdmin):
+class AliasAdmin(AuditedAdmin):
     list_display = ("name", "target", "scope", "is_pattern", "source")
     list_filter = ("provider", "source", "is_pattern")
     list_select_related = ("provider",)

@@ -11,6 +11,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
+from audit.admin_hooks import AuditedAdmin, ReadOnlyAdmin
 from providers.forms import ApiKeyForm, ApiKeyInlineFormSet
 from providers.models import ApiKey, Provider, ProviderLoadResult
 from providers.services import (
@@ -51,8 +52,8 @@ def _save_key(form: ApiKeyForm, provider: Provider) -> ApiKey | None:
     return instance
 
 
-class SecretSafeAdmin(admin.ModelAdmin):
-    """Keeps secrets out of error reports and refuses filtering on ciphertext."""
+class SecretSafeAdmin(AuditedAdmin):
+    """Keeps secrets out of error reports and refuses filtering on ciphertext; audited."""
 
     @sensitive_secret
     def change_view(
@@ -161,21 +162,31 @@ class ProviderAdmin(SecretSafeAdmin):
             elif saved is not None and key_form.has_changed():
                 formset.changed_objects.append((saved, key_form.changed_data))
 
+    def _set_enabled(self, request: HttpRequest, queryset: QuerySet[Provider], enabled: bool) -> None:
+        providers, state = list(queryset), "enabled" if enabled else "disabled"
+        self.run_audited(
+            request, providers, state, lambda p: providers_set_enabled(providers=p, enabled=enabled)
+        )
+        self.message_user(request, f"{len(providers)} {state}")
+
     @admin.action(description="Enable selected providers")
     def enable(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
-        self.message_user(request, f"{providers_set_enabled(providers=queryset, enabled=True)} enabled")
+        self._set_enabled(request, queryset, True)
 
     @admin.action(description="Disable selected providers")
     def disable(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
-        self.message_user(request, f"{providers_set_enabled(providers=queryset, enabled=False)} disabled")
+        self._set_enabled(request, queryset, False)
 
     @admin.action(description="Make the default provider (bare model names go here)")
     def make_default(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one provider.", messages.ERROR)
             return
-        provider_set_default(provider=queryset.get())
-        self.message_user(request, f"{queryset.get().name} is now the default provider")
+        provider = queryset.get()
+        self.run_audited(
+            request, [provider], "made the default provider", lambda p: provider_set_default(provider=p[0])
+        )
+        self.message_user(request, f"{provider.name} is now the default provider")
 
 
 @admin.register(ApiKey)
@@ -203,17 +214,22 @@ class ApiKeyAdmin(SecretSafeAdmin):
         except DuplicateKeyError as exc:
             self.message_user(request, str(exc), messages.ERROR)
 
+    def _set_enabled(self, request: HttpRequest, queryset: QuerySet[ApiKey], enabled: bool) -> None:
+        keys, state = list(queryset.select_related("provider")), "enabled" if enabled else "disabled"
+        self.run_audited(request, keys, state, lambda k: api_keys_set_enabled(keys=k, enabled=enabled))
+        self.message_user(request, f"{len(keys)} {state}")
+
     @admin.action(description="Enable selected keys (clears their failure state)")
     def enable(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        self.message_user(request, f"{api_keys_set_enabled(keys=queryset, enabled=True)} enabled")
+        self._set_enabled(request, queryset, True)
 
     @admin.action(description="Disable selected keys")
     def disable(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        self.message_user(request, f"{api_keys_set_enabled(keys=queryset, enabled=False)} disabled")
+        self._set_enabled(request, queryset, False)
 
 
 @admin.register(ProviderLoadResult)
-class ProviderLoadResultAdmin(admin.ModelAdmin):
+class ProviderLoadResultAdmin(ReadOnlyAdmin):
     """The last configuration load, per provider (read-only)."""
 
     list_display = ("provider_name", "status", "api_format", "base_url", "keys", "message", "loaded_at")
@@ -223,12 +239,3 @@ class ProviderLoadResultAdmin(admin.ModelAdmin):
     @admin.display(description="key fingerprints")
     def keys(self, obj: ProviderLoadResult) -> str:
         return ", ".join(obj.key_fingerprints) or "-"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -1,5 +1,5 @@
 """The layering rules, checked on the source: apps depend in one direction
-(routing → aliases, teams → providers), and the pure modules import no Django, httpx or
+(routing → aliases, teams → providers → audit; apitokens stands alone), and the pure modules import no Django, httpx or
 asyncio, so they stay testable without I/O."""
 
 import ast
@@ -9,9 +9,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LOWER_LAYERS = {
-    "providers": set(),
-    "aliases": {"providers"},
-    "teams": {"providers"},
+    "audit": set(),
+    "apitokens": {"audit"},
+    "providers": {"audit"},
+    "aliases": {"providers", "audit"},
+    "teams": {"providers", "audit"},
     "routing": {"aliases", "providers", "teams"},
 }
 PURE_MODULES = [
@@ -28,6 +30,7 @@ PURE_MODULES = [
     "routing/adapters/vertex.py",
     "providers/endpoints.py",
     "providers/loaders.py",
+    "audit/masking.py",
 ]
 FORBIDDEN_IN_PURE = ("django", "httpx", "asyncio", "aiohttp")
 
