@@ -1,11 +1,14 @@
-"""Writes to aliases: the configuration loader and the admin use these."""
+"""Writes to aliases: the configuration loader, the admin and the REST API use these."""
 
 from typing import Any
+
+from django.db import transaction
 
 from aliases.models import Alias
 from providers.config_sync import ApplyReport
 from providers.loaders import AliasSpec
 from providers.models import Provider, Source
+from providers.services import ManagedFieldError
 
 
 def aliases_apply(*, aliases: list[AliasSpec], providers: dict[str, Provider], report: ApplyReport) -> None:
@@ -34,3 +37,32 @@ def aliases_apply(*, aliases: list[AliasSpec], providers: dict[str, Provider], r
                 setattr(row, key, value)
             row.save()
             report.changes.append(f"alias {name}: now → {spec.target}")
+
+
+def alias_create(*, name: str, target: str, **fields: Any) -> Alias:
+    """An alias made in the admin or the API (``source`` admin: loads leave it alone)."""
+    alias = Alias(name=name.strip().lower(), target=target.strip(), source=Source.ADMIN, **fields)
+    with transaction.atomic():
+        alias.full_clean()
+        alias.save()
+    return alias
+
+
+def alias_update(*, alias: Alias, **fields: Any) -> Alias:
+    """Change an alias; one set by the environment or a file is refused (the next load wins)."""
+    changed = [name for name, value in fields.items() if getattr(alias, name) != value]
+    if alias.source != Source.ADMIN and changed:
+        raise ManagedFieldError(alias, changed)
+    for name, value in fields.items():
+        setattr(alias, name, value)
+    alias.name, alias.target = alias.name.strip().lower(), alias.target.strip()
+    with transaction.atomic():
+        alias.full_clean()
+        alias.save()
+    return alias
+
+
+def alias_delete(*, alias: Alias) -> None:
+    if alias.source != Source.ADMIN:
+        raise ManagedFieldError(alias, ["the alias itself"])
+    alias.delete()

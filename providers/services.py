@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -87,7 +88,9 @@ def provider_set_default(*, provider: Provider | None) -> None:
         others = Provider.objects.filter(is_default=True)
         if provider is not None:
             others = others.exclude(pk=provider.pk)
-        others.update(is_default=False)
+        # update() sends no signal: bump here, or clearing the default reaches no gateway.
+        if others.update(is_default=False):
+            config_generation_bump()
         if provider is not None and not provider.is_default:
             provider.is_default = True
             provider.save(update_fields=["is_default", "updated_at"])
@@ -130,3 +133,85 @@ def api_key_record_success(*, key_id: int) -> None:
     ApiKey.objects.filter(pk=key_id).exclude(consecutive_failures=0).update(
         consecutive_failures=0, cooldown_until=None
     )
+
+
+class ManagedFieldError(ValueError):
+    """A write to fields the environment or a TOML file sets: the next load would undo it."""
+
+    def __init__(self, obj: object, fields: Iterable[str]) -> None:
+        self.fields = sorted(fields)
+        super().__init__(
+            f"{obj} is set by the environment or a TOML file ({', '.join(self.fields)}): change it there"
+        )
+
+
+def _refuse_managed_changes(provider: Provider, fields: dict[str, Any]) -> None:
+    managed = [name for name, value in fields.items() if name in provider.field_sources]
+    changed = [name for name in managed if getattr(provider, name) != fields[name]]
+    if provider.source != Source.ADMIN and "name" in fields and fields["name"] != provider.name:
+        changed.append("name")
+    if changed:
+        raise ManagedFieldError(provider, changed)
+
+
+def provider_create(*, name: str, is_default: bool = False, **fields: Any) -> Provider:
+    """A provider made in the admin or the API (``source`` admin: no load overrides it)."""
+    with transaction.atomic():
+        provider = Provider(name=name, source=Source.ADMIN, **fields)
+        provider.full_clean(exclude=["is_default"])
+        provider.save()
+        if is_default:
+            provider_set_default(provider=provider)
+    return provider
+
+
+def provider_update(*, provider: Provider, is_default: bool | None = None, **fields: Any) -> Provider:
+    """Change fields; refuses (``ManagedFieldError``) to change fields a load sets."""
+    _refuse_managed_changes(provider, fields)
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(provider, name, value)
+        provider.full_clean(exclude=["is_default"])
+        provider.save()
+        if is_default is True:
+            provider_set_default(provider=provider)
+        elif is_default is False and provider.is_default:
+            provider_set_default(provider=None)
+            provider.is_default = False
+    return provider
+
+
+def provider_delete(*, provider: Provider) -> None:
+    """Delete a provider with its keys and scoped aliases; loaded providers are refused."""
+    if provider.source != Source.ADMIN:
+        raise ManagedFieldError(provider, ["the provider itself"])
+    provider.delete()
+
+
+@sensitive_variables("secret")
+def api_key_update(
+    *, api_key: ApiKey, secret: str | None = None, label: str | None = None, enabled: bool | None = None
+) -> ApiKey:
+    """Relabel, enable/disable or replace the secret of a key. A key set by the environment
+    or a file may only be enabled or disabled."""
+    if api_key.source != Source.ADMIN:
+        changed = ["secret"] if secret else []
+        if label is not None and label != api_key.label:
+            changed.append("label")
+        if changed:
+            raise ManagedFieldError(api_key, changed)
+    with transaction.atomic():
+        if secret:
+            api_key_replace_secret(api_key=api_key, secret=secret)
+        if enabled is not None and enabled != api_key.enabled:
+            api_keys_set_enabled(keys=[api_key], enabled=enabled)
+        if label is not None and label != api_key.label:
+            api_key.label = label
+            api_key.save(update_fields=["label", "updated_at"])
+    return api_key
+
+
+def api_key_delete(*, api_key: ApiKey) -> None:
+    if api_key.source != Source.ADMIN:
+        raise ManagedFieldError(api_key, ["the key itself"])
+    api_key.delete()

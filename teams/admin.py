@@ -1,18 +1,58 @@
-"""Admin for teams: gateway keys are created here and shown once; aliases per team."""
+"""Admin for teams: gateway keys are created here and shown once; aliases, limits and
+usage per team; the usage records themselves, read-only."""
+
+from datetime import timedelta
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
-from teams.models import GatewayKey, Team, TeamAlias
+from audit.admin_hooks import AuditedAdmin, ReadOnlyAdmin
+from teams.models import GatewayKey, Team, TeamAlias, UsageRecord
+from teams.selectors import UsageFilter, usage_aggregate, usage_records
 from teams.services import gateway_key_create
+
+USAGE_SUMMARY_DAYS = 30
+KEY_COLUMNS = (
+    "masked",
+    "label",
+    "enabled",
+    "expires_at",
+    "requests_per_minute",
+    "tokens_per_minute",
+    "last_used_at",
+    "created_at",
+)
+SUMMARY_COLUMNS = ("requests", "input_tokens", "output_tokens", "error_count", "p50_latency_ms")
+
+
+def usage_table(rows: list[dict[str, Any]], group_by: str) -> SafeString:
+    """An aggregate as a small HTML table (values escaped)."""
+    if not rows:
+        return format_html("<p>{}</p>", "no requests")
+    head = format_html_join(
+        "", "<th>{}</th>", ((name.replace("_", " "),) for name in (group_by, *SUMMARY_COLUMNS))
+    )
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        (
+            (format_html_join("", "<td>{}</td>", ((row[c],) for c in (group_by, *SUMMARY_COLUMNS))),)
+            for row in rows
+        ),
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
 class GatewayKeyInline(admin.TabularInline):
     model = GatewayKey
     extra = 0
-    fields = ("masked", "label", "enabled", "expires_at", "last_used_at", "created_at")
+    fields = KEY_COLUMNS
     readonly_fields = ("masked", "last_used_at", "created_at")
 
     @admin.display(description="key")
@@ -26,12 +66,32 @@ class TeamAliasInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "enabled", "key_count", "allowed_providers", "allowed_models")
-    list_filter = ("enabled",)
+class TeamAdmin(AuditedAdmin):
+    list_display = (
+        "name",
+        "enabled",
+        "key_count",
+        "requests_per_minute",
+        "tokens_per_minute",
+        "token_budget",
+        "budget_period",
+        "allowed_providers",
+        "allowed_models",
+    )
+    list_filter = ("enabled", "budget_period")
     search_fields = ("name",)
     inlines = (GatewayKeyInline, TeamAliasInline)
     actions = ("create_key",)
+    fieldsets = (
+        (None, {"fields": ("name", "enabled")}),
+        ("Access", {"fields": ("allowed_providers", "allowed_models")}),
+        ("Limits", {"fields": ("requests_per_minute", "tokens_per_minute", "token_budget", "budget_period")}),
+        (
+            f"Usage, last {USAGE_SUMMARY_DAYS} days",
+            {"fields": ("usage_by_day", "usage_by_provider", "usage_by_model")},
+        ),
+    )
+    readonly_fields = ("usage_by_day", "usage_by_provider", "usage_by_model")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
         return super().get_queryset(request).annotate(key_total=Count("keys"))
@@ -39,6 +99,25 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="keys", ordering="key_total")
     def key_count(self, obj: Team) -> int:
         return int(getattr(obj, "key_total", 0))
+
+    def _usage(self, team: Team, group_by: str) -> SafeString:
+        if team.pk is None:
+            return format_html("<p>{}</p>", "no requests")
+        since = timezone.now() - timedelta(days=USAGE_SUMMARY_DAYS)
+        records = usage_records(filters=UsageFilter(team=str(team.pk), since=since))
+        return usage_table(usage_aggregate(records=records, group_by=group_by), group_by)
+
+    @admin.display(description="by day")
+    def usage_by_day(self, obj: Team) -> SafeString:
+        return self._usage(obj, "day")
+
+    @admin.display(description="by provider")
+    def usage_by_provider(self, obj: Team) -> SafeString:
+        return self._usage(obj, "provider")
+
+    @admin.display(description="by model")
+    def usage_by_model(self, obj: Team) -> SafeString:
+        return self._usage(obj, "model")
 
     def _announce(self, request: HttpRequest, key: GatewayKey, plaintext: str) -> None:
         self.message_user(
@@ -66,10 +145,13 @@ class TeamAdmin(admin.ModelAdmin):
                 instance.save()
                 formset.changed_objects.append((instance, key_form.changed_data))
             else:
+                data = key_form.cleaned_data
                 key, plaintext = gateway_key_create(
                     team=form.instance,
-                    label=key_form.cleaned_data.get("label", ""),
-                    expires_at=key_form.cleaned_data.get("expires_at"),
+                    label=data.get("label", ""),
+                    expires_at=data.get("expires_at"),
+                    requests_per_minute=data.get("requests_per_minute"),
+                    tokens_per_minute=data.get("tokens_per_minute"),
                 )
                 formset.new_objects.append(key)
                 self._announce(request, key, plaintext)
@@ -78,16 +160,17 @@ class TeamAdmin(admin.ModelAdmin):
     def create_key(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
         for team in queryset:
             key, plaintext = gateway_key_create(team=team, label="created from the team list")
+            self.log_addition(request, key, "created from the team list")
             self._announce(request, key, plaintext)
 
 
 @admin.register(GatewayKey)
-class GatewayKeyAdmin(admin.ModelAdmin):
-    list_display = ("team", "masked", "label", "enabled", "expires_at", "last_used_at", "created_at")
+class GatewayKeyAdmin(AuditedAdmin):
+    list_display = ("team", *KEY_COLUMNS)
     list_filter = ("team", "enabled")
     list_select_related = ("team",)
     search_fields = ("prefix", "label", "team__name")
-    fields = ("team", "masked", "label", "enabled", "expires_at", "last_used_at", "created_at")
+    fields = list_display
     readonly_fields = ("team", "masked", "last_used_at", "created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -99,3 +182,29 @@ class GatewayKeyAdmin(admin.ModelAdmin):
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return "key_hash" not in lookup and super().lookup_allowed(lookup, value, request)
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(ReadOnlyAdmin):
+    """Every proxied request, read-only. Paginated without a query per row: the team is
+    joined (``list_select_related``) and the full count is skipped on large tables."""
+
+    list_display = (
+        "created_at",
+        "team",
+        "key_prefix",
+        "provider",
+        "model_requested",
+        "model_served",
+        "input_tokens",
+        "output_tokens",
+        "status",
+        "latency_ms",
+        "streamed",
+    )
+    list_filter = ("provider", "status", "streamed", "team")
+    list_select_related = ("team",)
+    search_fields = ("team_name", "key_prefix", "model_requested", "model_served")
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    show_full_result_count = False

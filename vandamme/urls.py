@@ -1,9 +1,18 @@
-"""URL routes: admin, management API, and the proxy data plane."""
+"""URL routes: admin, management API (control plane), and the proxy data plane."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView
+
+api_patterns: list[URLPattern | URLResolver] = [
+    path("", include("providers.api.urls")),
+    path("", include("aliases.api.urls")),
+    path("", include("teams.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include((api_patterns, "api"))),
     path("", include("routing.urls")),
 ]

@@ -1,0 +1,126 @@
+"""Shapes of providers, keys and load results in the REST API. Secrets are write-only:
+a key's ``secret`` is accepted, never returned; secret-looking custom headers are masked."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from audit.masking import MASK, mask_secrets
+from providers.models import ApiKey, Provider, ProviderLoadResult
+
+
+class ProviderSerializer(serializers.ModelSerializer[Provider]):
+    models = serializers.ListField(source="models_list", child=serializers.CharField(), required=False)
+    fallbacks = serializers.ListField(child=serializers.CharField(), required=False)
+    custom_headers = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text=f"Header values that look secret (Authorization, *key*, *token*…) read back as {MASK!r}; "
+        "send that value back to keep the stored one.",
+    )
+    # Declared, so DRF adds no uniqueness check: a new default takes the flag from the old one.
+    is_default = serializers.BooleanField(required=False, help_text="Bare model names go to the default.")
+    key_count = serializers.IntegerField(read_only=True, required=False)
+    managed_fields = serializers.DictField(
+        source="field_sources",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Fields set by the environment or a TOML file (env/file): changing them is refused (409).",
+    )
+
+    class Meta:
+        model = Provider
+        fields = (
+            "id",
+            "name",
+            "api_format",
+            "base_url",
+            "api_version",
+            "timeout",
+            "max_retries",
+            "custom_headers",
+            "tool_name_sanitization",
+            "passthrough",
+            "models",
+            "fallbacks",
+            "enabled",
+            "is_default",
+            "source",
+            "managed_fields",
+            "key_count",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "source", "created_at", "updated_at")
+
+    def to_representation(self, instance: Provider) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["custom_headers"] = mask_secrets(data.get("custom_headers") or {})
+        return data
+
+    def validate_custom_headers(self, headers: dict[str, str]) -> dict[str, str]:
+        """A masked value sent back means "keep the stored value" (clients never see it)."""
+        stored = self.instance.custom_headers if isinstance(self.instance, Provider) else {}
+        kept = {name: stored[name] for name, value in headers.items() if value == MASK and name in stored}
+        unknown = [name for name, value in headers.items() if value == MASK and name not in stored]
+        if unknown:
+            raise serializers.ValidationError(f"no stored value to keep for {', '.join(unknown)}")
+        return {**headers, **kept}
+
+
+class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
+    provider = serializers.SlugRelatedField(slug_field="name", queryset=Provider.objects.all())
+    secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        trim_whitespace=True,
+        style={"input_type": "password"},
+        help_text="The upstream API key: required on create, optional on update (replaces it). "
+        "Never returned: responses show fingerprint and last4.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = (
+            "id",
+            "provider",
+            "secret",
+            "label",
+            "enabled",
+            "fingerprint",
+            "last4",
+            "source",
+            "consecutive_failures",
+            "last_failure_at",
+            "last_failure_status",
+            "last_failure_reason",
+            "cooldown_until",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = tuple(
+            name for name in fields if name not in {"provider", "secret", "label", "enabled"}
+        )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is None and not attrs.get("secret"):
+            raise serializers.ValidationError({"secret": "Enter the API key."})
+        if self.instance is not None and "provider" in attrs and attrs["provider"] != self.instance.provider:
+            raise serializers.ValidationError({"provider": "A key cannot move to another provider."})
+        return attrs
+
+
+class LoadResultSerializer(serializers.ModelSerializer[ProviderLoadResult]):
+    class Meta:
+        model = ProviderLoadResult
+        fields = (
+            "provider_name",
+            "status",
+            "message",
+            "key_fingerprints",
+            "base_url",
+            "api_format",
+            "sources",
+            "loaded_at",
+        )
+        read_only_fields = fields

@@ -1,0 +1,125 @@
+"""Shapes of teams, team aliases, gateway keys and usage in the REST API.
+
+A gateway key's plaintext appears once, in the response that created it
+(``GatewayKeyCreatedSerializer``); afterwards only its prefix and last 4 characters."""
+
+from rest_framework import serializers
+
+from teams.models import GatewayKey, Team, TeamAlias, UsageRecord
+from teams.selectors import USAGE_GROUPS
+
+
+class TeamSerializer(serializers.ModelSerializer[Team]):
+    allowed_providers = serializers.ListField(child=serializers.CharField(), required=False)
+    allowed_models = serializers.ListField(child=serializers.CharField(), required=False)
+
+    class Meta:
+        model = Team
+        fields = (
+            "id",
+            "name",
+            "enabled",
+            "allowed_providers",
+            "allowed_models",
+            "requests_per_minute",
+            "tokens_per_minute",
+            "token_budget",
+            "budget_period",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "created_at", "updated_at")
+
+
+class TeamAliasSerializer(serializers.ModelSerializer[TeamAlias]):
+    class Meta:
+        model = TeamAlias
+        fields = ("id", "team", "name", "target")
+        validators: list[object] = []  # (team, name) uniqueness: the model's constraint, in the service
+
+
+class GatewayKeySerializer(serializers.ModelSerializer[GatewayKey]):
+    class Meta:
+        model = GatewayKey
+        fields: tuple[str, ...] = (
+            "id",
+            "team",
+            "label",
+            "enabled",
+            "expires_at",
+            "requests_per_minute",
+            "tokens_per_minute",
+            "prefix",
+            "last4",
+            "last_used_at",
+            "created_at",
+        )
+        read_only_fields = ("id", "prefix", "last4", "last_used_at", "created_at")
+
+    def validate_team(self, team: Team) -> Team:
+        if self.instance is not None and team != self.instance.team:
+            raise serializers.ValidationError("A key cannot move to another team.")
+        return team
+
+
+class GatewayKeyCreatedSerializer(GatewayKeySerializer):
+    key = serializers.CharField(
+        read_only=True, help_text="The key itself (vdm-…): shown in this response only, stored as a hash."
+    )
+
+    class Meta(GatewayKeySerializer.Meta):
+        fields = (*GatewayKeySerializer.Meta.fields, "key")
+
+
+class UsageRecordSerializer(serializers.ModelSerializer[UsageRecord]):
+    class Meta:
+        model = UsageRecord
+        fields = (
+            "id",
+            "created_at",
+            "team",
+            "team_name",
+            "key_prefix",
+            "provider",
+            "model_requested",
+            "model_served",
+            "input_tokens",
+            "output_tokens",
+            "cached_tokens",
+            "status",
+            "latency_ms",
+            "streamed",
+        )
+        read_only_fields = fields
+
+
+class UsageQuerySerializer(serializers.Serializer[None]):
+    """Filters of the usage endpoints (query parameters)."""
+
+    team = serializers.CharField(required=False, help_text="Team id or name.")
+    provider = serializers.CharField(required=False)
+    model = serializers.CharField(required=False, help_text="Model as requested or as served.")
+    status = serializers.IntegerField(required=False, min_value=100, max_value=599)
+    errors_only = serializers.BooleanField(required=False, default=False, help_text="Only status >= 400.")
+    since = serializers.DateTimeField(required=False, help_text="ISO 8601, inclusive.")
+    until = serializers.DateTimeField(required=False, help_text="ISO 8601, exclusive.")
+
+
+class UsageAggregateQuerySerializer(UsageQuerySerializer):
+    group_by = serializers.ChoiceField(choices=sorted(USAGE_GROUPS), default="day")
+
+
+class UsageAggregateRowSerializer(serializers.Serializer[None]):
+    """One group; exactly one of day/provider/model/team is present (the ``group_by``)."""
+
+    day = serializers.DateField(required=False)
+    provider = serializers.CharField(required=False)
+    model = serializers.CharField(required=False)
+    team = serializers.CharField(required=False)
+    requests = serializers.IntegerField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    cached_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+    error_count = serializers.IntegerField(help_text="Requests answered with status >= 400.")
+    p50_latency_ms = serializers.FloatField(allow_null=True)

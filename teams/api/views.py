@@ -1,0 +1,144 @@
+"""REST endpoints for teams, their aliases and gateway keys, and usage (records, aggregates)."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from audit.viewsets import AuditedModelViewSet
+from teams.api.serializers import (
+    GatewayKeyCreatedSerializer,
+    GatewayKeySerializer,
+    TeamAliasSerializer,
+    TeamSerializer,
+    UsageAggregateQuerySerializer,
+    UsageAggregateRowSerializer,
+    UsageQuerySerializer,
+    UsageRecordSerializer,
+)
+from teams.models import GatewayKey, Team, TeamAlias, UsageRecord
+from teams.selectors import UsageFilter, usage_aggregate, usage_records
+from teams.services import (
+    gateway_key_create,
+    gateway_key_delete,
+    gateway_key_update,
+    team_alias_create,
+    team_alias_delete,
+    team_alias_update,
+    team_create,
+    team_delete,
+    team_update,
+)
+
+
+def _by_team(queryset: QuerySet[Any], request: Request) -> QuerySet[Any]:
+    team = request.query_params.get("team")
+    return queryset.filter(team_id=team) if team and team.isdigit() else queryset
+
+
+class TeamViewSet(AuditedModelViewSet[Team]):
+    """Teams with their allow lists and limits."""
+
+    serializer_class = TeamSerializer
+    queryset = Team.objects.all()
+
+    def create_object(self, data: dict[str, Any]) -> Team:
+        return team_create(**data)
+
+    def update_object(self, obj: Team, data: dict[str, Any]) -> Team:
+        return team_update(team=obj, **data)
+
+    def delete_object(self, obj: Team) -> None:
+        team_delete(team=obj)
+
+
+class TeamAliasViewSet(AuditedModelViewSet[TeamAlias]):
+    """Aliases only one team sees (``?team=id`` filters)."""
+
+    serializer_class = TeamAliasSerializer
+
+    def get_queryset(self) -> QuerySet[TeamAlias]:
+        return _by_team(TeamAlias.objects.select_related("team"), self.request)
+
+    def create_object(self, data: dict[str, Any]) -> TeamAlias:
+        return team_alias_create(**data)
+
+    def update_object(self, obj: TeamAlias, data: dict[str, Any]) -> TeamAlias:
+        return team_alias_update(alias=obj, **data)
+
+    def delete_object(self, obj: TeamAlias) -> None:
+        team_alias_delete(alias=obj)
+
+
+class GatewayKeyViewSet(AuditedModelViewSet[GatewayKey]):
+    """Client keys of teams (``?team=id`` filters). The key itself is in the creation response only."""
+
+    serializer_class = GatewayKeySerializer
+
+    def get_queryset(self) -> QuerySet[GatewayKey]:
+        return _by_team(GatewayKey.objects.select_related("team"), self.request)
+
+    def create_object(self, data: dict[str, Any]) -> GatewayKey:
+        key, self._plaintext = gateway_key_create(**data)
+        return key
+
+    def update_object(self, obj: GatewayKey, data: dict[str, Any]) -> GatewayKey:
+        data.pop("team", None)
+        return gateway_key_update(key=obj, **data)
+
+    def delete_object(self, obj: GatewayKey) -> None:
+        gateway_key_delete(key=obj)
+
+    @extend_schema(responses={201: GatewayKeyCreatedSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        body = {**serializer.data, "key": self._plaintext}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _usage_filter(params: dict[str, Any]) -> UsageFilter:
+    return UsageFilter(
+        team=params.get("team"),
+        provider=params.get("provider"),
+        model=params.get("model"),
+        status=params.get("status"),
+        errors_only=bool(params.get("errors_only")),
+        since=params.get("since"),
+        until=params.get("until"),
+    )
+
+
+class UsageViewSet(viewsets.ReadOnlyModelViewSet[UsageRecord]):
+    """Usage records, newest first, and their aggregates. Filters are query parameters."""
+
+    serializer_class = UsageRecordSerializer
+
+    def _query(self, serializer_class: type[UsageQuerySerializer]) -> dict[str, Any]:
+        query = serializer_class(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return dict(query.validated_data)
+
+    def get_queryset(self) -> QuerySet[UsageRecord]:
+        if self.action != "list":
+            return UsageRecord.objects.all()
+        return usage_records(filters=_usage_filter(self._query(UsageQuerySerializer)))
+
+    @extend_schema(parameters=[UsageQuerySerializer])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        parameters=[UsageAggregateQuerySerializer], responses=UsageAggregateRowSerializer(many=True)
+    )
+    @action(detail=False, pagination_class=None)
+    def aggregate(self, request: Request) -> Response:
+        """Requests, tokens, errors and p50 latency grouped by day, provider, model or team."""
+        params = self._query(UsageAggregateQuerySerializer)
+        records = usage_records(filters=_usage_filter(params))
+        return Response(usage_aggregate(records=records, group_by=params["group_by"]))
