@@ -20,6 +20,8 @@ TEST_FERNET_KEYS = [Fernet.generate_key().decode(), Fernet.generate_key().decode
 @pytest.fixture(autouse=True)
 def _isolated_gateway_state(settings: object) -> Iterator[None]:
     settings.VANDAMME_FERNET_KEYS = TEST_FERNET_KEYS[:1]  # type: ignore[attr-defined]
+    # admin_client's user: PBKDF2's real cost would add most of a second per admin test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     settings.PROXY_API_KEY = ""  # type: ignore[attr-defined]
     # respx intercepts httpx's own transport; live tests run the default (aiohttp).
     settings.VANDAMME_UPSTREAM_TRANSPORT = "httpx"  # type: ignore[attr-defined]
