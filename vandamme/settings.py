@@ -149,6 +149,9 @@ REST_FRAMEWORK = {
         "apitokens.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # JSON only: the browsable API's HTML forms would echo a failed request's write-only
+    # secrets back into the page, and the admin is the human interface anyway.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -160,6 +163,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
     "COMPONENT_SPLIT_REQUEST": True,  # write-only secrets appear in request bodies only
+    # Two choice sets share the field name "source": name both enums.
+    "ENUM_NAME_OVERRIDES": {
+        "ConfigSourceEnum": "providers.models.Source",
+        "AuditSourceEnum": "audit.models.AuditSource",
+    },
 }
 
 # --- Gateway -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ ENDPOINTS = [
     "/api/gateway-keys/",
     "/api/usage/",
     "/api/usage/aggregate/",
+    "/api/audit/",
     "/api/schema/",
 ]
 

@@ -186,3 +186,19 @@ def test_a_refused_change_is_not_audited(api: RecordingClient) -> None:
     )
     api.patch("/api/providers/openai/", {"base_url": "https://y/v1"}, format="json")
     assert not AuditEntry.objects.exists()
+
+
+def test_the_audit_log_is_readable_and_filterable(api: RecordingClient) -> None:
+    _create_provider(api)
+    api.post("/api/api-keys/", {"provider": "acme", "secret": SECRET}, format="json")
+    entries = api.get("/api/audit/").json()["results"]
+    assert [(e["action"], e["object_type"]) for e in entries] == [
+        ("create", "providers.apikey"),
+        ("create", "providers.provider"),
+    ]
+    assert entries[0]["after"]["ciphertext"] == "••••••"
+    only_keys = api.get("/api/audit/?object_type=providers.apikey&source=api&actor=ops").json()
+    assert only_keys["count"] == 1
+    assert api.get("/api/audit/?action=delete").json()["count"] == 0
+    assert api.post("/api/audit/", {}).status_code == 405
+    api.assert_never_sent(SECRET)
