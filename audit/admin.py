@@ -21,18 +21,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ("source", "action", "object_type", "created_at")
     search_fields = ("actor_name", "object_repr", "object_id", "message")
     date_hierarchy = "created_at"
-    fields = (
-        "created_at",
-        "actor_name",
-        "source",
-        "action",
-        "object_type",
-        "object_id",
-        "object_repr",
-        "message",
-        "state_before",
-        "state_after",
-    )
+    fields = (*AuditEntry.DESCRIPTION_FIELDS, "state_before", "state_after")
     readonly_fields = fields
 
     @admin.display(description="before")

@@ -37,6 +37,18 @@ class AuditEntry(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
 
+    # Everything but the states: what the admin page and the API show first.
+    DESCRIPTION_FIELDS = (
+        "created_at",
+        "actor_name",
+        "source",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "message",
+    )
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "audit entries"

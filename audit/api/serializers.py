@@ -8,17 +8,5 @@ from audit.models import AuditEntry
 class AuditEntrySerializer(serializers.ModelSerializer[AuditEntry]):
     class Meta:
         model = AuditEntry
-        fields = (
-            "id",
-            "created_at",
-            "actor_name",
-            "source",
-            "action",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "message",
-            "before",
-            "after",
-        )
+        fields = ("id", *AuditEntry.DESCRIPTION_FIELDS, "before", "after")
         read_only_fields = fields
