@@ -1,12 +1,15 @@
 """Shared fixtures: test Fernet keys, a clean cache, routing snapshot, key pools and limit
 counters per test; a redis-server for the tests that need one."""
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
 from cryptography.fernet import Fernet
 from django.core.cache import cache
+from django.db import connections
 
 from routing.keypool import key_pools
 from routing.limits.service import limiter
@@ -62,3 +65,11 @@ async def limits_in_redis(redis_server: RedisServer, settings: object) -> AsyncI
     settings.VANDAMME_LIMITS_REDIS_URL = redis_server.url  # type: ignore[attr-defined]
     yield redis_server
     await limiter.aclose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_async_test_connections(django_db_setup: None) -> Iterator[None]:
+    """Async tests run the ORM in asgiref's shared worker thread, whose connections Django
+    never closes; PostgreSQL then refuses to drop the test database. Close them first."""
+    yield
+    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
