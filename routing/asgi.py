@@ -10,6 +10,10 @@
   that does open one (a snapshot rebuild) releases it itself.
 Disconnects are handled as Django does: a client that goes away cancels the task
 serving the response, which cancels the upstream read.
+
+Every request gets a ``RequestScope`` (``routing.request_context``): its id goes out in
+the ``x-request-id`` header of every response, streams and errors included, and one
+access line is logged once the response is complete.
 """
 
 import asyncio
@@ -25,13 +29,16 @@ from django.core.handlers.base import BaseHandler
 from django.http import HttpRequest
 from django.urls import set_script_prefix
 
+from routing.metrics import observe_request_end
+from routing.request_context import begin_request, log_request
+
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 # Loose on purpose: Django's handler and Channels' apps annotate scope/receive differently.
 ASGIApp = Callable[..., Awaitable[None]]
 
-DATA_PLANE_PREFIXES = ("/v1/", "/health", "/ready")
+DATA_PLANE_PREFIXES = ("/v1/", "/health", "/ready", "/metrics")
 
 
 class DataPlaneASGIHandler(ASGIHandler):
@@ -50,6 +57,14 @@ class DataPlaneASGIHandler(ASGIHandler):
             await self.handle(scope, receive, send)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        request_scope = begin_request(scope)
+        try:
+            await self._handle(scope, receive, request_scope.wrap_send(send))
+        finally:
+            observe_request_end(request_scope)
+            log_request(request_scope)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:

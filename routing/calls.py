@@ -22,8 +22,10 @@ from routing.auth import ClientAuth
 from routing.errors import GatewayError, invalid_request
 from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
 from routing.limits.service import limiter
+from routing.metrics import observe_call
+from routing.request_context import current_request
 from routing.resolution import Resolution, resolve_model
-from routing.streams import StreamDone
+from routing.stream_watch import StreamWatch, new_stream_watch
 from routing.table import RoutingTable
 from routing.usage import UsageEvent, usage_recorder
 
@@ -49,9 +51,17 @@ class ProxyCall:
         return self.body.get("stream") is True
 
     def record(
-        self, resolution: Resolution | None, status: int, usage: Mapping[str, Any] | None, *, streamed: bool
+        self,
+        resolution: Resolution | None,
+        status: int,
+        usage: Mapping[str, Any] | None,
+        *,
+        streamed: bool,
+        ttft_ms: int | None = None,
+        error: str = "",
     ) -> None:
-        """Account for this request once it has an outcome (buffered; no I/O here).
+        """Account for this request once it has an outcome: usage record (buffered),
+        metrics and the access line's fields. In memory only; no I/O here.
 
         ``usage`` is in Anthropic's shape (``input_tokens``, ``output_tokens``,
         ``cache_read_input_tokens``), whichever dialect the call spoke.
@@ -68,6 +78,8 @@ class ProxyCall:
             input_tokens=int(usage.get("input_tokens") or 0),
             output_tokens=int(usage.get("output_tokens") or 0),
             cached_tokens=int(usage.get("cache_read_input_tokens") or 0),
+            ttft_ms=ttft_ms,
+            error=error[:300],
             team_id=team.team_id if team else None,
             team_name=team.name if team else "",
             key_prefix=self.auth.key_prefix or "",
@@ -75,14 +87,28 @@ class ProxyCall:
         )
         usage_recorder.record(event)
         limiter.count(self.auth, event.input_tokens + event.output_tokens, event.created_at.timestamp())
+        observe_call(event)
+        request = current_request.get()
+        if request is not None:
+            request.usage = event
 
     async def admit(self) -> None:
         """Refuse the call (429, ``retry-after``) when its team or gateway key is over a
         limit; count it otherwise. Runs before any upstream call."""
         await limiter.admit(self.auth)
 
-    def stream_recorder(self, resolution: Resolution) -> StreamDone:
-        return lambda usage, status: self.record(resolution, status, usage, streamed=True)
+    def watch_stream(self, resolution: Resolution) -> StreamWatch:
+        """The hook for a stream this call answers with (see ``routing.stream_watch``)."""
+        team = self.auth.team
+        return new_stream_watch(
+            provider=resolution.provider.name,
+            model=resolution.upstream_model,
+            team=team.name if team else "",
+            started=self.started,
+            account=lambda usage, status, ttft_ms: self.record(
+                resolution, status, usage, streamed=True, ttft_ms=ttft_ms
+            ),
+        )
 
     def resolve(self, name: str) -> Resolution:
         """Resolve with the team's aliases, then check the team may use the result."""
@@ -134,7 +160,7 @@ async def serve_with_fallbacks(
                 )
                 resolution = call.resolve(next_target)
     except GatewayError as error:
-        call.record(resolution, error.status, None, streamed=call.streamed)
+        call.record(resolution, error.status, None, streamed=call.streamed, error=error.message)
         raise
 
 

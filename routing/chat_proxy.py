@@ -34,6 +34,7 @@ from routing.chat_streams import (
 )
 from routing.errors import GatewayError, invalid_request
 from routing.resolution import Resolution
+from routing.stream_watch import StreamWatch
 from routing.streams import ByteSource, relay_bytes
 from routing.translation import (
     AnthropicToOpenAIStream,
@@ -86,9 +87,11 @@ async def _chat_dispatch(call: ProxyCall, resolution: Resolution) -> HttpRespons
     )
 
 
-def _stream_response(chunks: Any, resolution: Resolution) -> StreamingHttpResponse:
+def _stream_response(watch: StreamWatch, chunks: Any, resolution: Resolution) -> StreamingHttpResponse:
     return StreamingHttpResponse(
-        chunks, content_type="text/event-stream", headers={**SSE_HEADERS, **served_by(resolution)}
+        watch.relay(chunks),
+        content_type="text/event-stream",
+        headers={**SSE_HEADERS, **served_by(resolution)},
     )
 
 
@@ -105,15 +108,15 @@ async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRespon
     opened = await post_upstream(call, resolution, url=url, body=body, stream=call.streamed)
     upstream = opened.response
     if call.streamed:
-        on_complete = call.stream_recorder(resolution)
+        watch = call.watch_stream(resolution)
         if renamed:
             return _stream_response(
-                restored_openai_stream(upstream, tool_names, on_complete=on_complete), resolution
+                watch, restored_openai_stream(upstream, tool_names, on_complete=watch), resolution
             )
         relay = relay_bytes(
-            upstream, error_event=openai_error_chunk, on_complete=on_complete, sniffer=OpenAIUsageSniffer()
+            upstream, error_event=openai_error_chunk, on_complete=watch, sniffer=OpenAIUsageSniffer()
         )
-        return _stream_response(relay, resolution)
+        return _stream_response(watch, relay, resolution)
     content = await _read_whole(upstream)
     payload = _json_object(content)
     if renamed and payload is not None:
@@ -170,13 +173,11 @@ async def _chat_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpRes
             created=created,
             include_usage=options.get("include_usage") is True,
         )
+        watch = call.watch_stream(resolution)
         chunks = anthropic_to_openai_chunks(
-            source,
-            translator,
-            secrets=provider_secrets(resolution),
-            on_complete=call.stream_recorder(resolution),
+            source, translator, secrets=provider_secrets(resolution), on_complete=watch
         )
-        return _stream_response(chunks, resolution)
+        return _stream_response(watch, chunks, resolution)
     message = _json_object(await _read_whole(source))
     if message is None:
         raise GatewayError(502, f"upstream provider '{provider.name}' returned invalid JSON")

@@ -60,6 +60,14 @@ class KeyPools:
         state = self._pool(provider).keys.get(key.fingerprint)
         return state is not None and state.cooldown_until > time.monotonic()
 
+    def state(self, provider: str, key: KeyConfig) -> str:
+        """``healthy``, ``cooling`` (until its cooldown ends) or ``failing`` (failed since
+        its last success, cooldown over): what metrics and the dashboard show."""
+        state = self._pool(provider).keys.get(key.fingerprint)
+        if state is None or state.consecutive_failures == 0:
+            return "healthy"
+        return "cooling" if state.cooldown_until > time.monotonic() else "failing"
+
     def report_success(self, provider: str, key: KeyConfig) -> None:
         state = self._pool(provider).keys.get(key.fingerprint)
         if state is not None:

@@ -77,11 +77,10 @@ async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> Htt
     source, status, content_type = await open_anthropic_messages(call, resolution, call.body, stream=stream)
     headers = served_by(resolution)
     if stream:
-        relay = relay_bytes(
-            source, error_event=anthropic_error_event, on_complete=call.stream_recorder(resolution)
-        )
+        watch = call.watch_stream(resolution)
+        relay = relay_bytes(source, error_event=anthropic_error_event, on_complete=watch)
         return StreamingHttpResponse(
-            relay, content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
+            watch.relay(relay), content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
         )
     try:
         content = await source.aread()
@@ -120,14 +119,12 @@ async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRe
             tool_names=tool_names,
             stop_sequences=requested_stops if isinstance(requested_stops, list) else None,
         )
+        watch = call.watch_stream(resolution)
         events = openai_to_anthropic_events(
-            opened.response,
-            translator,
-            secrets=provider_secrets(resolution),
-            on_complete=call.stream_recorder(resolution),
+            opened.response, translator, secrets=provider_secrets(resolution), on_complete=watch
         )
         return StreamingHttpResponse(
-            events, content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
+            watch.relay(events), content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
         )
     raw = await opened.response.aread()
     await opened.response.aclose()

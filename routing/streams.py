@@ -7,7 +7,7 @@ upstream read is cancelled with it, and the connection is released at once.
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
 import httpx
@@ -78,7 +78,7 @@ async def relay_bytes(
     error_event: Callable[[str], bytes],
     on_complete: StreamDone | None = None,
     sniffer: UsageSniffer | None = None,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Byte-for-byte relay (same dialect on both sides); ``sniffer`` reads the usage
     (default: from Anthropic events)."""
     sniffer = sniffer or AnthropicUsageSniffer()
@@ -116,7 +116,7 @@ async def openai_to_anthropic_events(
     *,
     secrets: tuple[str, ...] = (),
     on_complete: StreamDone | None = None,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Translate an OpenAI chunk stream into Anthropic events, one write per upstream chunk."""
     decoder = SSEDecoder()
     usage: dict[str, Any] | None = None

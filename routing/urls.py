@@ -7,6 +7,8 @@ from routing import views
 urlpatterns = [
     path("", views.root, name="root"),
     path("health", views.health, name="health"),
+    path("ready", views.ready, name="ready"),
+    path("metrics", views.metrics, name="metrics"),
     path("v1/messages", views.messages, name="messages"),
     path("v1/messages/count_tokens", views.count_tokens, name="count-tokens"),
     path("v1/chat/completions", views.chat_completions, name="chat-completions"),

@@ -38,6 +38,8 @@ class UsageEvent:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    ttft_ms: int | None = None  # streams: time to the first chunk sent to the client
+    error: str = ""  # an error answer's message (free of secrets)
     team_id: int | None = None
     team_name: str = ""
     key_prefix: str = ""

@@ -22,7 +22,11 @@ from routing.errors import (
     openai_error_body,
     openai_status,
 )
+from routing.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from routing.metrics import render_metrics
 from routing.proxy import proxy_count_tokens, proxy_messages
+from routing.readiness import readiness_check
+from routing.request_context import note_error
 from routing.resolution import resolve_model
 from routing.snapshot import routing_snapshot
 
@@ -32,10 +36,12 @@ AsyncView = Callable[[HttpRequest], Coroutine[Any, Any, HttpResponseBase]]
 
 
 def anthropic_error_response(error: GatewayError) -> HttpResponse:
+    note_error(error.message)
     return json_response(anthropic_error_body(error), status=error.status, headers=error.headers)
 
 
 def openai_error_response(error: GatewayError) -> HttpResponse:
+    note_error(error.message)
     return json_response(openai_error_body(error), status=openai_status(error), headers=error.headers)
 
 
@@ -153,3 +159,14 @@ async def root(request: HttpRequest) -> HttpResponse:
 async def health(request: HttpRequest) -> HttpResponse:
     """Liveness: the process serves requests. No database access."""
     return JsonResponse({"status": "ok"})
+
+
+async def ready(request: HttpRequest) -> HttpResponse:
+    """Readiness: database, Redis (when configured) and the providers; 503 when not ready."""
+    readiness = await readiness_check()
+    return JsonResponse(readiness.as_dict(), status=200 if readiness.ready else 503)
+
+
+async def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format; in memory only (see ``routing.metrics``)."""
+    return HttpResponse(render_metrics(), content_type=METRICS_CONTENT_TYPE)

@@ -110,12 +110,20 @@ class UsageRecord(models.Model):
     status = models.PositiveSmallIntegerField()
     latency_ms = models.PositiveIntegerField(default=0)
     streamed = models.BooleanField(default=False)
+    ttft_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Streams: milliseconds to the first chunk sent to the client."
+    )
+    error = models.CharField(max_length=300, blank=True, help_text="An error answer's message.")
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["team", "created_at"], name="usage_team_time"),
             models.Index(fields=["provider", "created_at"], name="usage_provider_time"),
+            # The dashboard's "recent errors": newest first, without scanning the successes.
+            models.Index(
+                fields=["-created_at"], condition=models.Q(status__gte=400), name="usage_errors_recent"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -201,12 +201,27 @@ VANDAMME_USAGE_FLUSH_SECONDS = env.float("VANDAMME_USAGE_FLUSH_SECONDS", default
 VANDAMME_LIMITS_REDIS_URL = env.str("VANDAMME_LIMITS_REDIS_URL", default=REDIS_URL)
 # Seconds a limit check waits for Redis before admitting the request unchecked.
 VANDAMME_LIMITS_REDIS_TIMEOUT = env.float("VANDAMME_LIMITS_REDIS_TIMEOUT", default=0.5)
+# Distinct `model` label values per provider in /metrics; later models count as "other".
+VANDAMME_METRICS_MAX_MODELS = env.int("VANDAMME_METRICS_MAX_MODELS", default=50)
+# Shared directory for prometheus-client's multiprocess mode (several processes, one
+# host). prometheus-client reads the variable from the environment itself, at import.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
+# "text" (readable, the default) or "json" (one object per line, for log collectors).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "vandamme.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"()": "vandamme.logs.TextFormatter"},
+        "json": {"()": "vandamme.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},

@@ -1,0 +1,204 @@
+"""Prometheus metrics of the data plane, fed from ``ProxyCall.record`` and stream watches.
+
+Every update is an in-memory increment (a lock and a dict lookup in prometheus-client),
+never I/O. Labels are ``provider``, ``model`` (the model *served*, capped per provider
+by ``VANDAMME_METRICS_MAX_MODELS`` so clients cannot mint series with made-up names)
+and ``team`` (empty for the single-user gateway key or an open gateway).
+
+Several processes: with ``PROMETHEUS_MULTIPROC_DIR`` set (before start-up, the same
+directory for every process on the host, emptied before they start) prometheus-client
+keeps the values in shared files and ``/metrics`` in any process reports the sum over
+all of them; without it each process reports its own and is scraped as its own target.
+Key state is the key pool's, which is per process either way.
+"""
+
+import atexit
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from routing.keypool import key_pools
+from routing.request_context import RequestScope
+from routing.snapshot import routing_snapshot
+
+if TYPE_CHECKING:
+    from routing.usage import UsageEvent
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LABELS = ("provider", "model", "team")
+OTHER_MODELS = "other"
+# Seconds: a cached answer takes milliseconds, a long generation minutes.
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320)
+TTFT_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
+
+REQUESTS = Counter(
+    "vandamme_requests",
+    "Model calls by outcome status (calls refused before routing have an empty provider).",
+    [*LABELS, "status"],
+)
+ERRORS = Counter("vandamme_errors", "Failed model calls by error type.", [*LABELS, "type"])
+LATENCY = Histogram(
+    "vandamme_request_duration_seconds",
+    "Time from request to the end of the answer (a stream's last byte).",
+    LABELS,
+    buckets=LATENCY_BUCKETS,
+)
+TIME_TO_FIRST_TOKEN = Histogram(
+    "vandamme_time_to_first_token_seconds",
+    "Streams: time from request to the first chunk sent to the client.",
+    LABELS,
+    buckets=TTFT_BUCKETS,
+)
+TOKENS = Counter(
+    "vandamme_tokens", "Tokens by kind: input, output, cached (input read from cache).", [*LABELS, "kind"]
+)
+ACTIVE_STREAMS = Gauge(
+    "vandamme_active_streams", "Streams being relayed now.", LABELS, multiprocess_mode="livesum"
+)
+
+# Operator-facing names for the statuses a model call can end with.
+ERROR_TYPES = {
+    400: "invalid_request",
+    401: "authentication",
+    403: "permission",
+    404: "not_found",
+    405: "invalid_request",
+    413: "request_too_large",
+    429: "rate_limited",
+    499: "client_closed",
+    500: "internal",
+    502: "upstream_error",
+    503: "overloaded",
+    504: "upstream_timeout",
+    529: "overloaded",
+}
+
+
+def error_type(status: int) -> str:
+    return ERROR_TYPES.get(status, f"http_{status}")
+
+
+class ModelLabels:
+    """The ``model`` label value: the served model, until a provider has shown
+    ``VANDAMME_METRICS_MAX_MODELS`` distinct ones in this process; later ones are ``other``."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, set[str]] = {}
+
+    def label(self, provider: str, model: str) -> str:
+        seen = self._seen.setdefault(provider, set())
+        if model in seen:
+            return model
+        if len(seen) >= settings.VANDAMME_METRICS_MAX_MODELS:
+            return OTHER_MODELS
+        seen.add(model)
+        return model
+
+
+model_labels = ModelLabels()
+
+
+def call_labels(provider: str, model: str, team: str) -> tuple[str, str, str]:
+    return provider, model_labels.label(provider, model), team
+
+
+def observe_call(event: "UsageEvent") -> None:
+    """Count one model call that has an outcome (``ProxyCall.record`` calls this)."""
+    labels = call_labels(event.provider, event.model_served, event.team_name)
+    REQUESTS.labels(*labels, str(event.status)).inc()
+    if event.status >= 400:
+        ERRORS.labels(*labels, error_type(event.status)).inc()
+    LATENCY.labels(*labels).observe(event.latency_ms / 1000)
+    if event.ttft_ms is not None:
+        TIME_TO_FIRST_TOKEN.labels(*labels).observe(event.ttft_ms / 1000)
+    for kind, count in (
+        ("input", event.input_tokens),
+        ("output", event.output_tokens),
+        ("cached", event.cached_tokens),
+    ):
+        if count:
+            TOKENS.labels(*labels, kind).inc(count)
+
+
+def observe_request_end(request: RequestScope) -> None:
+    """Count an API call refused before it was routed (bad key, bad JSON, wrong method):
+    it has an error status and no usage event."""
+    if request.usage is None and request.status >= 400 and request.path.startswith("/v1/"):
+        status = request.status
+        REQUESTS.labels("", "", "", str(status)).inc()
+        ERRORS.labels("", "", "", error_type(status)).inc()
+
+
+class KeyStateCollector(Collector):
+    """``vandamme_upstream_keys{provider,state}``, read from this process's key pool at
+    scrape time: healthy, cooling (after a 429/401/403, until the cooldown ends) or
+    failing (failed since its last success, cooldown over)."""
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "vandamme_upstream_keys",
+            "Enabled upstream keys by state in this process's key pool.",
+            labels=["provider", "state"],
+        )
+        table = routing_snapshot.table  # never built here: /metrics touches no database
+        for provider in table.providers.values() if table is not None else ():
+            if provider.passthrough:
+                continue
+            counts = dict.fromkeys(("healthy", "cooling", "failing"), 0)
+            for key in provider.keys:
+                counts[key_pools.state(provider.name, key)] += 1
+            for state, count in counts.items():
+                family.add_metric([provider.name, state], count)
+        yield family
+
+
+KEY_STATES = KeyStateCollector()
+REGISTRY.register(KEY_STATES)
+
+
+def multiprocess_dir() -> str:
+    return str(settings.PROMETHEUS_MULTIPROC_DIR)
+
+
+def exposition_registry() -> CollectorRegistry:
+    """Where a scrape reads from: every process's shared files in multiprocess mode,
+    else this process's registry (with its process and GC metrics)."""
+    if not multiprocess_dir():
+        return REGISTRY
+    registry = CollectorRegistry()
+    prometheus_multiprocess.MultiProcessCollector(registry)
+    registry.register(KEY_STATES)
+    return registry
+
+
+def render_metrics() -> bytes:
+    return generate_latest(exposition_registry())
+
+
+def active_stream_counts() -> dict[tuple[str, str, str], int]:
+    """Streams in flight by (provider, model, team), over all processes in multiprocess mode."""
+    counts: dict[tuple[str, str, str], int] = {}
+    registry = exposition_registry()
+    for family in ACTIVE_STREAMS.collect() if registry is REGISTRY else registry.collect():
+        if family.name != "vandamme_active_streams":
+            continue
+        for sample in family.samples:
+            if sample.value:
+                key = (sample.labels["provider"], sample.labels["model"], sample.labels["team"])
+                counts[key] = counts.get(key, 0) + int(sample.value)
+    return counts
+
+
+def mark_process_dead() -> None:
+    """At exit in multiprocess mode: this process's live gauges stop counting."""
+    if multiprocess_dir():
+        prometheus_multiprocess.mark_process_dead(os.getpid())
+
+
+atexit.register(mark_process_dead)
