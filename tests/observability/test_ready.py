@@ -1,0 +1,103 @@
+"""/ready: database, Redis when configured, and the providers' load status; 503 when not ready."""
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+from django.db import OperationalError
+
+from providers.models import LoadStatus, ProviderLoadResult
+from routing import readiness
+from tests.integration.gateway import free_port
+
+
+@pytest.fixture
+def redis_url(tmp_path: object) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_ready_with_a_database_and_a_provider(
+    providers: object, gateway_http: httpx.AsyncClient
+) -> None:
+    await ProviderLoadResult.objects.acreate(
+        provider_name="gemini", status=LoadStatus.INACTIVE, message="no API key configured"
+    )
+    response = await gateway_http.get("/ready")
+    assert response.status_code == 200
+    report = response.json()
+    assert report["status"] == "ready"
+    assert report["checks"] == {"database": {"ok": True}}
+    assert report["providers"]["mockai"]["available"] is True
+    assert report["providers"]["gemini"] == {
+        "available": False,
+        "load_status": "inactive",
+        "message": "no API key configured",
+        "reason": "no API key configured",
+    }
+    assert "x-request-id" in response.headers
+
+
+async def test_not_ready_without_any_provider_that_can_serve(
+    transactional_db: None, gateway_http: httpx.AsyncClient
+) -> None:
+    response = await gateway_http.get("/ready")
+    assert response.status_code == 503
+    assert response.json()["status"] == "not ready"
+
+
+async def test_not_ready_when_the_database_is_away(
+    providers: object, gateway_http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_away() -> object:
+        raise OperationalError("could not connect to server at db.internal as vandamme:hunter2")
+
+    monkeypatch.setattr(readiness, "_load_results", database_away)
+    response = await gateway_http.get("/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == {"ok": False, "error": "OperationalError"}
+    assert "hunter2" not in response.text
+
+
+async def test_not_ready_when_redis_is_configured_and_away(
+    providers: object, gateway_http: httpx.AsyncClient, settings: object
+) -> None:
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # type: ignore[attr-defined]
+    response = await gateway_http.get("/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"]["ok"] is False
+
+
+async def test_ready_with_a_real_redis(
+    providers: object, gateway_http: httpx.AsyncClient, settings: object, redis_url: str
+) -> None:
+    settings.REDIS_URL = redis_url  # type: ignore[attr-defined]
+    response = await gateway_http.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": {"ok": True}, "redis": {"ok": True}}
