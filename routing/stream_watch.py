@@ -12,7 +12,7 @@ wrapped generator when the client goes away, so its ``finally`` still runs.
 """
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +45,7 @@ class StreamWatch:
         """The stream ended (``routing.streams.StreamDone``): account for it once."""
         self.account(usage, status, self.ttft_ms)
 
-    async def relay(self, events: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
+    async def relay(self, events: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
         labels = call_labels(self.provider, self.model, self.team)
         gauge = ACTIVE_STREAMS.labels(*labels)
         gauge.inc()

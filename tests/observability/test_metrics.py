@@ -13,18 +13,7 @@ from routing.metrics import model_labels
 from routing.stream_watch import live_streams, new_stream_watch
 from tests.gateway.conftest import OPENAI_BASE, OPENAI_KEYS
 from tests.observability.conftest import call_labels, delta, scrape, value
-
-REPLY = {
-    "id": "c",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 12, "completion_tokens": 3, "prompt_tokens_details": {"cached_tokens": 2}},
-}
-STREAM = (
-    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":null}]}\n\n'
-    b'data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
-    b'data: {"id":"c","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":4}}\n\n'
-    b"data: [DONE]\n\n"
-)
+from tests.teams.test_usage import REPLY, STREAM
 
 
 async def _ask(

@@ -17,19 +17,9 @@ from teams.models import Team, UsageRecord
 from teams.services import gateway_key_create
 from tests.gateway.conftest import OPENAI_BASE, OPENAI_KEYS, make_provider
 from tests.observability.conftest import scrape
+from tests.teams.test_usage import REPLY, STREAM
 from vandamme.logs import JsonFormatter, TextFormatter
 
-REPLY = {
-    "id": "c",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 12, "completion_tokens": 3},
-}
-STREAM = (
-    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":null}]}\n\n'
-    b'data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
-    b'data: {"id":"c","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":4}}\n\n'
-    b"data: [DONE]\n\n"
-)
 HEX_ID = re.compile(r"[0-9a-f]{32}")
 PASS_BASE = "http://passthrough.upstream.test/v1"
 
@@ -73,7 +63,7 @@ async def test_every_response_carries_a_request_id_and_gets_one_access_line(
         "",
         200,
     )
-    assert (first["input_tokens"], first["output_tokens"]) == (12, 3)
+    assert (first["input_tokens"], first["output_tokens"], first["cached_tokens"]) == (10, 3, 2)
     assert isinstance(first["latency_ms"], int)
     stream_line = lines[streamed.headers["x-request-id"]]
     assert (stream_line["streamed"], stream_line["input_tokens"], stream_line["output_tokens"]) == (
