@@ -14,7 +14,9 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vandamme.settings")
 django_asgi_app = get_asgi_application()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from routing.asgi import DataPlaneASGIHandler, split_planes  # noqa: E402
 from vandamme.websocket_urls import websocket_urlpatterns  # noqa: E402
@@ -22,6 +24,7 @@ from vandamme.websocket_urls import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": split_planes(data_plane=DataPlaneASGIHandler(), control_plane=django_asgi_app),
-        "websocket": URLRouter(websocket_urlpatterns),
+        # Staff only, by the admin session; the origin must be an allowed host.
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

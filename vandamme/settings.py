@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "aliases",
     "teams",
     "routing",
+    "dashboard",
 ]
 
 # The control plane (admin, REST API) uses this stack. The data plane (/v1/, /health)

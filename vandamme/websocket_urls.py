@@ -2,4 +2,8 @@
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from dashboard.consumers import SOCKET_PATH, LiveStreamsConsumer
+
+websocket_urlpatterns: list[Any] = [path(SOCKET_PATH, LiveStreamsConsumer.as_asgi())]

@@ -1,0 +1,21 @@
+"""The staff dashboard: one page, drawn from the usage records and the live metrics."""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from dashboard import selectors
+from dashboard.consumers import SOCKET_PATH
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    context = {
+        **admin.site.each_context(request),
+        "title": "Gateway dashboard",
+        "usage": selectors.usage_overview(),
+        "key_pools": selectors.key_health(),
+        "load_results": selectors.load_summary(),
+        "recent_errors": selectors.recent_errors(),
+        "streams_socket_path": f"/{SOCKET_PATH}",
+    }
+    return TemplateResponse(request, "dashboard/dashboard.html", context)
