@@ -12,6 +12,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         **admin.site.each_context(request),
         "title": "Gateway dashboard",
+        "is_nav_sidebar_enabled": False,  # the page needs the width for its charts
         "usage": selectors.usage_overview(),
         "key_pools": selectors.key_health(),
         "load_results": selectors.load_summary(),

@@ -52,9 +52,12 @@ function lineChart(svg, labels, series, options = {}) {
     svg.appendChild(svgElement("text", { x: margin.left - 4, y: y(value) + 3, "text-anchor": "end" }, formatNumber(value)));
   }
   const every = Math.max(1, Math.ceil(labels.length / 8));
+  const last = labels.length - 1;
   labels.forEach((label, index) => {
-    if (index % every === 0 || index === labels.length - 1) {
-      svg.appendChild(svgElement("text", { x: x(index), y: height - margin.bottom + 14, "text-anchor": "middle" }, label));
+    // Every few buckets, and the last one unless it would sit on top of its neighbour.
+    if (index % every === 0 ? last - index >= every / 2 || index === last : index === last) {
+      const anchor = index === last ? "end" : index === 0 ? "start" : "middle";  // keep the ends inside
+      svg.appendChild(svgElement("text", { x: x(index), y: height - margin.bottom + 14, "text-anchor": anchor }, label));
     }
   });
   series.forEach((line, number) => {
