@@ -15,7 +15,7 @@ Key state is the key pool's, which is per process either way.
 import atexit
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -108,31 +108,66 @@ def call_labels(provider: str, model: str, team: str) -> tuple[str, str, str]:
     return provider, model_labels.label(provider, model), team
 
 
+class CallSeries:
+    """The metric children of one (provider, model, team), looked up once: ``labels()``
+    takes a lock and a dict lookup per call, and a call touches up to six series."""
+
+    def __init__(self, labels: tuple[str, str, str]) -> None:
+        self.labels = labels
+        self.latency = LATENCY.labels(*labels)
+        self.ttft = TIME_TO_FIRST_TOKEN.labels(*labels)
+        self.tokens = {kind: TOKENS.labels(*labels, kind) for kind in ("input", "output", "cached")}
+        self._requests: dict[int, Any] = {}
+        self._errors: dict[int, Any] = {}
+
+    def count(self, status: int) -> None:
+        requests = self._requests.get(status)
+        if requests is None:
+            requests = self._requests[status] = REQUESTS.labels(*self.labels, str(status))
+        requests.inc()
+        if status >= 400:
+            errors = self._errors.get(status)
+            if errors is None:
+                errors = self._errors[status] = ERRORS.labels(*self.labels, error_type(status))
+            errors.inc()
+
+
+_call_series: dict[tuple[str, str, str], CallSeries] = {}
+
+
+def call_series(provider: str, model: str, team: str) -> CallSeries:
+    """Cached by label values, never by raw model names, so made-up names that count as
+    ``other`` share one entry instead of growing the cache."""
+    series = _call_series.get((provider, model, team))
+    if series is None:
+        labels = call_labels(provider, model, team)
+        series = _call_series.get(labels)
+        if series is None:
+            series = _call_series[labels] = CallSeries(labels)
+    return series
+
+
 def observe_call(event: "UsageEvent") -> None:
     """Count one model call that has an outcome (``ProxyCall.record`` calls this)."""
-    labels = call_labels(event.provider, event.model_served, event.team_name)
-    REQUESTS.labels(*labels, str(event.status)).inc()
-    if event.status >= 400:
-        ERRORS.labels(*labels, error_type(event.status)).inc()
-    LATENCY.labels(*labels).observe(event.latency_ms / 1000)
+    series = call_series(event.provider, event.model_served, event.team_name)
+    series.count(event.status)
+    series.latency.observe(event.latency_ms / 1000)
     if event.ttft_ms is not None:
-        TIME_TO_FIRST_TOKEN.labels(*labels).observe(event.ttft_ms / 1000)
+        series.ttft.observe(event.ttft_ms / 1000)
     for kind, count in (
         ("input", event.input_tokens),
         ("output", event.output_tokens),
         ("cached", event.cached_tokens),
     ):
         if count:
-            TOKENS.labels(*labels, kind).inc(count)
+            series.tokens[kind].inc(count)
 
 
 def observe_request_end(request: RequestScope) -> None:
     """Count an API call refused before it was routed (bad key, bad JSON, wrong method):
     it has an error status and no usage event."""
     if request.usage is None and request.status >= 400 and request.path.startswith("/v1/"):
-        status = request.status
-        REQUESTS.labels("", "", "", str(status)).inc()
-        ERRORS.labels("", "", "", error_type(status)).inc()
+        call_series("", "", "").count(request.status)
 
 
 class KeyStateCollector(Collector):

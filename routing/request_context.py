@@ -9,9 +9,9 @@ No Django imports: the logging configuration imports this module before apps loa
 """
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -68,7 +68,7 @@ def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
             if _SANE_REQUEST_ID.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as unique as a uuid4, a few times cheaper
 
 
 def begin_request(scope: Mapping[str, Any]) -> RequestScope:
