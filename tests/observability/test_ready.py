@@ -1,46 +1,13 @@
 """/ready: database, Redis when configured, and the providers' load status; 503 when not ready."""
 
-import shutil
-import subprocess
-import time
-from collections.abc import Iterator
-
 import httpx
 import pytest
-import redis
 from django.db import OperationalError
 
 from providers.models import LoadStatus, ProviderLoadResult
 from routing import readiness
 from tests.integration.gateway import free_port
-
-
-@pytest.fixture
-def redis_url(tmp_path: object) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (Debian package redis-server)")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from tests.redis_server import RedisServer
 
 
 async def test_ready_with_a_database_and_a_provider(
@@ -95,9 +62,9 @@ async def test_not_ready_when_redis_is_configured_and_away(
 
 
 async def test_ready_with_a_real_redis(
-    providers: object, gateway_http: httpx.AsyncClient, settings: object, redis_url: str
+    providers: object, gateway_http: httpx.AsyncClient, settings: object, redis_server: RedisServer
 ) -> None:
-    settings.REDIS_URL = redis_url  # type: ignore[attr-defined]
+    settings.REDIS_URL = redis_server.url  # type: ignore[attr-defined]
     response = await gateway_http.get("/ready")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": {"ok": True}, "redis": {"ok": True}}
