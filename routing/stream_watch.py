@@ -12,8 +12,7 @@ wrapped generator when the client goes away, so its ``finally`` still runs.
 """
 
 import time
-from collections.abc import AsyncGenerator, Callable
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,20 +44,22 @@ class StreamWatch:
         """The stream ended (``routing.streams.StreamDone``): account for it once."""
         self.account(usage, status, self.ttft_ms)
 
-    async def relay(self, events: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    async def relay(self, events: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
         labels = call_labels(self.provider, self.model, self.team)
         gauge = ACTIVE_STREAMS.labels(*labels)
         gauge.inc()
         live_streams.add(self)
         try:
-            async with aclosing(events):
-                async for chunk in events:
-                    if self.first_chunk_at is None and chunk:
-                        self.first_chunk_at = time.perf_counter()
-                    yield chunk
+            async for chunk in events:
+                if self.first_chunk_at is None and chunk:
+                    self.first_chunk_at = time.perf_counter()
+                yield chunk
         finally:
             live_streams.discard(self)
             gauge.dec()
+            close = getattr(events, "aclose", None)  # an async generator: run its finally now
+            if close is not None:
+                await close()
 
 
 # The streams this process relays now (the dashboard's live view lists them).
