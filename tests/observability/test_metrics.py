@@ -150,3 +150,26 @@ async def test_model_label_cardinality_is_capped(
     )
     assert value(after, "vandamme_requests_total", **call_labels(model="made-up-3"), status="200") == 0
     assert delta(before, after, "vandamme_requests_total", **call_labels(model="other"), status="200") == 2
+
+
+@respx.mock(assert_all_mocked=False)
+async def test_the_openai_door_feeds_the_same_metrics(
+    providers: object, gateway_http: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.post(f"{OPENAI_BASE}/chat/completions")
+    before = await scrape(gateway_http)
+    route.respond(json=REPLY)
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}
+    assert (await gateway_http.post("/v1/chat/completions", json=body)).status_code == 200
+    route.respond(content=STREAM, headers={"content-type": "text/event-stream"})
+    streamed = await gateway_http.post(
+        "/v1/chat/completions", json={**body, "stream": True, "stream_options": {"include_usage": True}}
+    )
+    assert streamed.status_code == 200
+    assert streamed.headers["x-request-id"]
+    after = await scrape(gateway_http)
+    labels = call_labels()
+    assert delta(before, after, "vandamme_requests_total", **labels, status="200") == 2
+    assert delta(before, after, "vandamme_time_to_first_token_seconds_count", **labels) == 1
+    assert delta(before, after, "vandamme_tokens_total", **labels, kind="output") == 3 + 4
+    assert value(after, "vandamme_active_streams", **labels) == 0
