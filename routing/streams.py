@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import httpx
 
 from routing.errors import scrub_secrets
-from routing.sse import SSEDecoder, encode_event
+from routing.sse import SSEDecoder, SSEEvent, encode_event
 from routing.translation import OpenAIToAnthropicStream
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,11 @@ class AnthropicUsageSniffer:
                 self.usage.update({k: v for k, v in usage.items() if isinstance(v, int)})
 
 
+def _end_of_last_event(data: bytes) -> int:
+    """Where the last complete SSE event in ``data`` ends (0: none completes in it)."""
+    return max(data.rfind(b"\n\n") + 2, data.rfind(b"\n\r\n") + 3, data.rfind(b"\r\r") + 2, 0) if data else 0
+
+
 async def relay_bytes(
     response: ByteSource,
     *,
@@ -80,13 +85,26 @@ async def relay_bytes(
     sniffer: UsageSniffer | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Byte-for-byte relay (same dialect on both sides); ``sniffer`` reads the usage
-    (default: from Anthropic events)."""
+    (default: from Anthropic events).
+
+    Bytes are passed on up to the last complete event of what has arrived; the rest of a
+    split event waits for its end. Upstreams write whole events, so this costs nothing
+    in practice, and a stream that breaks mid-event leaves the client only whole events
+    followed by the error event, never a half-written one spliced onto it.
+    """
     sniffer = sniffer or AnthropicUsageSniffer()
     status = CLIENT_CLOSED
+    pending = b""
     try:
         async for chunk in response.aiter_raw():
             sniffer.feed(chunk)
-            yield chunk
+            data = pending + chunk if pending else chunk
+            end = _end_of_last_event(data)
+            pending = data[end:]
+            if end:
+                yield data[:end]
+        if pending:
+            yield pending
         status = 200
     except httpx.HTTPError as exc:
         logger.warning("upstream stream broke: %s", type(exc).__name__)
@@ -110,6 +128,37 @@ def _upstream_error_in_chunk(chunk: dict[str, object], secrets: tuple[str, ...])
     return scrub_secrets(str(message), secrets)
 
 
+class _ChunkTranslation:
+    """OpenAI chunk events in, Anthropic event bytes out; remembers the final usage."""
+
+    def __init__(self, translator: OpenAIToAnthropicStream, secrets: tuple[str, ...]) -> None:
+        self.translator, self.secrets = translator, secrets
+        self.usage: dict[str, Any] | None = None
+
+    def _encode(self, events: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
+        for name, payload in events:
+            if name == "message_delta":
+                self.usage = payload.get("usage")
+        return [encode_event(name, payload) for name, payload in events]
+
+    def translate(self, events: list[SSEEvent]) -> tuple[bytes, str | None]:
+        """The Anthropic bytes for ``events``, and an upstream error found among them."""
+        out: list[bytes] = []
+        for event in events:
+            data = event.data.strip()
+            if not data or data == "[DONE]":
+                continue
+            chunk = json.loads(data)
+            failure = _upstream_error_in_chunk(chunk, self.secrets) if isinstance(chunk, dict) else None
+            if failure is not None:
+                return b"".join(out), failure
+            out.extend(self._encode(self.translator.feed(chunk)))
+        return b"".join(out), None
+
+    def finish(self) -> bytes:
+        return b"".join(self._encode(self.translator.finish()))
+
+
 async def openai_to_anthropic_events(
     response: ByteSource,
     translator: OpenAIToAnthropicStream,
@@ -119,33 +168,24 @@ async def openai_to_anthropic_events(
 ) -> AsyncGenerator[bytes, None]:
     """Translate an OpenAI chunk stream into Anthropic events, one write per upstream chunk."""
     decoder = SSEDecoder()
-    usage: dict[str, Any] | None = None
+    translation = _ChunkTranslation(translator, secrets)
     status = CLIENT_CLOSED
-
-    def encode(events: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
-        nonlocal usage
-        for name, payload in events:
-            if name == "message_delta":
-                usage = payload.get("usage")
-        return [encode_event(name, payload) for name, payload in events]
-
     try:
         async for raw in response.aiter_raw():
-            out: list[bytes] = []
-            for event in decoder.feed(raw):
-                data = event.data.strip()
-                if not data or data == "[DONE]":
-                    continue
-                chunk = json.loads(data)
-                failure = _upstream_error_in_chunk(chunk, secrets) if isinstance(chunk, dict) else None
-                if failure is not None:
-                    status = UPSTREAM_BROKE
-                    yield b"".join(out) + anthropic_error_event(f"upstream error: {failure}")
-                    return
-                out.extend(encode(translator.feed(chunk)))
-            if out:
-                yield b"".join(out)
-        yield b"".join(encode(translator.finish()))
+            translated, failure = translation.translate(decoder.feed(raw))
+            if failure is not None:
+                status = UPSTREAM_BROKE
+                yield translated + anthropic_error_event(f"upstream error: {failure}")
+                return
+            if translated:
+                yield translated
+        # Lenient at the end: a last event that lacks its blank line is still translated.
+        translated, failure = translation.translate(decoder.flush())
+        if failure is not None:
+            status = UPSTREAM_BROKE
+            yield translated + anthropic_error_event(f"upstream error: {failure}")
+            return
+        yield translated + translation.finish()
         status = 200
     except (httpx.HTTPError, ValueError) as exc:
         logger.warning("upstream stream broke: %s", type(exc).__name__)
@@ -154,4 +194,4 @@ async def openai_to_anthropic_events(
     finally:
         await response.aclose()
         if on_complete is not None:
-            on_complete(usage, status)
+            on_complete(translation.usage, status)
