@@ -1,6 +1,6 @@
 """Data-plane routes."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from routing import views
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("v1/chat/completions", views.chat_completions, name="chat-completions"),
     path("v1/models", views.models, name="models"),
     path("v1/vandamme/resolve", views.resolve, name="resolve"),
+    re_path(r"^v1/", views.not_found, name="v1-not-found"),
 ]

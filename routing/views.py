@@ -151,6 +151,12 @@ async def resolve(request: HttpRequest) -> HttpResponseBase:
     )
 
 
+@client_dialect_errors
+async def not_found(request: HttpRequest) -> HttpResponseBase:
+    """Any other ``/v1/…`` path: a 404 in the client's dialect, not Django's HTML page."""
+    raise GatewayError(404, f"no such endpoint: {request.method} {request.path}")
+
+
 async def root(request: HttpRequest) -> HttpResponse:
     """Claude Code probes the base URL (``HEAD /``) before its first call."""
     return JsonResponse({"name": "vandamme", "status": "ok"})
