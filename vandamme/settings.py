@@ -5,6 +5,7 @@ Only this module reads environment variables (django-environ); everything else r
 secrets, which are required when ``VANDAMME_ENVIRONMENT=production``.
 """
 
+import warnings
 from pathlib import Path
 
 import environ
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
 # middleware costs a thread hop per request (see vandamme/asgi.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -137,6 +139,11 @@ else:
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("VANDAMME_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves static files straight from the apps (no collectstatic step needed;
+# run it anyway in production for compressed, cache-busting copies in STATIC_ROOT).
+WHITENOISE_USE_FINDERS = True
+# Without a collectstatic run STATIC_ROOT does not exist; the finders serve everything.
+warnings.filterwarnings("ignore", message="No directory at: .*staticfiles", category=UserWarning)
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -217,7 +224,10 @@ VANDAMME_ACCESS_LOG = env.bool("VANDAMME_ACCESS_LOG", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "vandamme.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "vandamme.logs.RequestIdFilter"},
+        "data_plane_error_responses": {"()": "vandamme.logs.DataPlaneErrorResponseFilter"},
+    },
     "formatters": {
         "text": {"()": "vandamme.logs.TextFormatter"},
         "json": {"()": "vandamme.logs.JsonFormatter"},
@@ -227,7 +237,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["data_plane_error_responses"]},
         # One INFO line per upstream call from httpx is noise (and URLs may carry queries).
         "httpx": {"level": "WARNING"},
         "vandamme.access": {"level": "INFO" if VANDAMME_ACCESS_LOG else "WARNING"},
