@@ -2,7 +2,7 @@
 
 State (cursor, cooldowns, failure streaks) is per gateway process and keyed by key
 fingerprint, so it survives snapshot rebuilds. Failures are persisted to the ApiKey
-row off the hot path (see ``routing.key_health``) so the admin shows them.
+row off the hot path (``routing.failover`` schedules the write) so the admin shows them.
 """
 
 import itertools

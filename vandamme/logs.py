@@ -20,6 +20,17 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class DataPlaneErrorResponseFilter(logging.Filter):
+    """Drops ``django.request``'s "Bad Gateway: /v1/messages" lines for data-plane error
+    responses: the access line already records them, with the reason. Records that carry
+    a traceback (a real crash) always pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            return True
+        return current_request.get() is None
+
+
 class TextFormatter(logging.Formatter):
     """``time level logger message``, and ``[request id]`` when there is one."""
 

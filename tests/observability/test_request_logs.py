@@ -166,3 +166,16 @@ async def test_metrics_scrape_reads_no_database(gateway_http: httpx.AsyncClient)
     # the scrape leaves the snapshot unbuilt: no query of any kind.
     await scrape(gateway_http)
     assert routing_snapshot.table is None
+
+
+@pytest.mark.usefixtures("providers")
+@respx.mock(assert_all_mocked=False)
+async def test_an_upstream_failure_is_logged_once_by_the_access_line_not_again_by_django(
+    gateway_http: httpx.AsyncClient, respx_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    respx_mock.post(f"{OPENAI_BASE}/chat/completions").respond(status_code=500, json={"error": "bad"})
+    response = await gateway_http.post("/v1/messages", json=_body())
+    assert response.status_code == 502
+    assert [r for r in caplog.records if r.name == "django.request"] == []
+    assert len(_access_records(caplog)) == 1
