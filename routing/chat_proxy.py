@@ -7,6 +7,7 @@ the provider restricts them), translation to Anthropic-family ones.
 
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +32,7 @@ from routing.chat_streams import (
     anthropic_to_openai_chunks,
     openai_error_chunk,
     restored_openai_stream,
+    without_usage_chunk,
 )
 from routing.errors import GatewayError, invalid_request
 from routing.resolution import Resolution
@@ -95,6 +97,11 @@ def _stream_response(watch: StreamWatch, chunks: Any, resolution: Resolution) ->
     )
 
 
+def _wants_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
 async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
     """A true passthrough: the body unchanged but for the model, the answer relayed as is
     (re-encoded only when tool names had to be sanitized and must be restored)."""
@@ -104,19 +111,25 @@ async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRespon
     if provider.tool_name_sanitization:
         tool_names = openai_tool_name_map(body, sanitize=True)
         body, renamed = sanitized_request(body, tool_names)
+    client_wants_usage = _wants_usage(call.body)
+    if call.streamed and not client_wants_usage:
+        # Ask for usage anyway (accounting, token limits); the chunk is dropped on the way back.
+        body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
     url = openai_chat_url(provider, resolution.upstream_model)
     opened = await post_upstream(call, resolution, url=url, body=body, stream=call.streamed)
     upstream = opened.response
     if call.streamed:
         watch = call.watch_stream(resolution)
+        chunks: AsyncIterator[bytes]
         if renamed:
-            return _stream_response(
-                watch, restored_openai_stream(upstream, tool_names, on_complete=watch), resolution
+            chunks = restored_openai_stream(upstream, tool_names, on_complete=watch)
+        else:
+            chunks = relay_bytes(
+                upstream, error_event=openai_error_chunk, on_complete=watch, sniffer=OpenAIUsageSniffer()
             )
-        relay = relay_bytes(
-            upstream, error_event=openai_error_chunk, on_complete=watch, sniffer=OpenAIUsageSniffer()
-        )
-        return _stream_response(watch, relay, resolution)
+        if not client_wants_usage:
+            chunks = without_usage_chunk(chunks)
+        return _stream_response(watch, chunks, resolution)
     content = await _read_whole(upstream)
     payload = _json_object(content)
     if renamed and payload is not None:
@@ -166,12 +179,11 @@ async def _chat_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpRes
     client_model = call.body["model"]
     created = int(time.time())
     if call.streamed:
-        options = call.body.get("stream_options") or {}
         translator = AnthropicToOpenAIStream(
             client_model=client_model,
             tool_names=tool_names,
             created=created,
-            include_usage=options.get("include_usage") is True,
+            include_usage=_wants_usage(call.body),
         )
         watch = call.watch_stream(resolution)
         chunks = anthropic_to_openai_chunks(

@@ -61,6 +61,40 @@ class OpenAIUsageSniffer:
                 self.usage = usage
 
 
+_EMPTY_CHOICES = re.compile(rb'"choices"\s*:\s*\[\s*\]')
+_EVENT_END = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)")
+
+
+def _is_usage_only_chunk(event: bytes) -> bool:
+    """``data: {"choices": [], "usage": {…}}``: the chunk ``include_usage`` adds."""
+    _, _, data = event.partition(b"data:")
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(chunk, dict) and chunk.get("choices") == [] and isinstance(chunk.get("usage"), dict)
+
+
+async def without_usage_chunk(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Drop the usage-only chunk from whole-event byte blocks, leaving every other byte.
+
+    The gateway asks OpenAI-format upstreams for usage (``stream_options.include_usage``)
+    even when the client did not, so that streams are accounted and token limits hold;
+    a client that did not ask must not get the extra chunk. Only a block that mentions
+    both a usage object and empty choices is looked into.
+    """
+    try:
+        async for block in chunks:
+            if _EMPTY_CHOICES.search(block) and _USAGE_OBJECT.search(block.decode("utf-8", "replace")):
+                block = b"".join(e for e in _EVENT_END.split(block) if not _is_usage_only_chunk(e))
+            if block:
+                yield block
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 def _verbatim(event: SSEEvent) -> bytes:
     lines = "".join(f"data: {line}\n" for line in event.data.split("\n"))
     return f"{lines}\n".encode()

@@ -123,6 +123,24 @@ async def test_stream_is_relayed_byte_for_byte_and_usage_sniffed(
 
 
 @respx.mock(assert_all_mocked=False)
+async def test_a_stream_is_accounted_even_when_the_client_asks_for_no_usage(
+    respx_mock: respx.MockRouter, recorded_usage: list[UsageEvent]
+) -> None:
+    route = respx_mock.post(f"{OPENAI_BASE}/chat/completions").respond(
+        content=STREAM, headers={"content-type": "text/event-stream"}
+    )
+    body = {"model": "mockai:gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    response = await post_chat(body)
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["stream_options"] == {"include_usage": True}
+    usage_chunk = STREAM.split(b"\n\n")[4] + b"\n\n"
+    assert b'"choices": []' in usage_chunk or b'"choices":[]' in usage_chunk
+    assert response.content == STREAM.replace(usage_chunk, b"")  # every other byte as sent
+    [event] = recorded_usage
+    assert (event.input_tokens, event.output_tokens) == (7, 2)
+
+
+@respx.mock(assert_all_mocked=False)
 async def test_sdk_stream_through_openai_provider(
     openai_sdk: openai.AsyncOpenAI, respx_mock: respx.MockRouter
 ) -> None:
@@ -244,6 +262,7 @@ async def test_valid_names_on_a_sanitizing_provider_stay_a_byte_relay(
         {
             "model": "strict:gpt-x",
             "stream": True,
+            "stream_options": {"include_usage": True},
             "tools": [tool],
             "messages": [{"role": "user", "content": "x"}],
         }
