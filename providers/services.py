@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -108,20 +108,29 @@ def api_keys_reencrypt() -> int:
 
 
 def api_key_record_failure(
-    *, key_id: int, status: int | None, reason: str, cooldown_until: datetime | None, disable: bool
+    *,
+    key_id: int,
+    status: int | None,
+    reason: str,
+    cooldown_until: datetime | None,
+    disable: bool,
+    in_streak: bool = True,
 ) -> None:
     """Persist a classified upstream failure of a key (shown in the admin).
 
+    ``in_streak=False`` records the failure and its cooldown without lengthening the
+    streak of failures in a row (a 429 proves the key valid, only busy).
     Written with ``update()``: failure bookkeeping must not rebuild every process's
     routing snapshot; only disabling a key does, because it changes the pool.
     """
     fields: dict[str, object] = {
-        "consecutive_failures": F("consecutive_failures") + 1,
         "last_failure_at": timezone.now(),
         "last_failure_status": status,
         "last_failure_reason": reason[:200],
         "cooldown_until": cooldown_until,
     }
+    if in_streak:
+        fields["consecutive_failures"] = F("consecutive_failures") + 1
     if disable:
         fields["enabled"] = False
     ApiKey.objects.filter(pk=key_id).update(**fields)
@@ -130,7 +139,9 @@ def api_key_record_failure(
 
 
 def api_key_record_success(*, key_id: int) -> None:
-    ApiKey.objects.filter(pk=key_id).exclude(consecutive_failures=0).update(
+    """The key served a request: its streak of failures in a row and its cooldown end.
+    Keeps the last failure (time, status, reason) for the admin."""
+    ApiKey.objects.filter(Q(consecutive_failures__gt=0) | Q(cooldown_until__isnull=False), pk=key_id).update(
         consecutive_failures=0, cooldown_until=None
     )
 

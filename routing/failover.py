@@ -2,8 +2,13 @@
 
 Only this module decides whether a failed attempt is tried again:
 - 401/403 (static keys): the key is marked failing and the next key is tried; a key is
-  disabled for good after ``KEY_DISABLE_AFTER`` classified failures in a row;
-- 429: the key cools down for ``retry-after`` (or the default) and the next key is tried;
+  disabled for good after ``KEY_DISABLE_AFTER`` 401/403 answers in a row (a success
+  in between ends the streak; a 429 neither counts nor ends it);
+- 429: the key cools down for ``retry-after`` (seconds or an HTTP date; else the
+  default) and the next key that is not cooling is tried; with none left (one key, or
+  all cooling) the call is retried within ``max_retries`` once the upstream's wait is
+  over, when that wait is short (``RATE_LIMIT_WAIT_CAP_SECONDS``), else the 429 goes
+  back at once with its ``retry-after``;
 - connection errors, timeouts and 5xx: retried up to the provider's ``max_retries``
   with exponential backoff and jitter.
 Each attempt is authenticated by the provider format's authorizer
@@ -16,9 +21,11 @@ Nothing here runs once bytes have reached the client.
 
 import asyncio
 import logging
+import math
 import random
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 from asgiref.sync import sync_to_async
@@ -27,7 +34,7 @@ from django.utils import timezone
 
 from providers.services import api_key_record_failure, api_key_record_success
 from routing.authorizers import Authorizer, CredentialError, SignableRequest, authorizer_for
-from routing.errors import GatewayError, upstream_error
+from routing.errors import GatewayError, scrub_secrets, upstream_error
 from routing.keypool import key_pools
 from routing.table import KeyConfig, ProviderConfig
 from routing.upstream import upstream_client
@@ -38,6 +45,9 @@ KEY_DISABLE_AFTER = 5
 RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504, 529})
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 8.0
+# The longest 429 ``retry-after`` waited out inside a request; longer ones go back to
+# the client at once (it may have better things to do than hold a connection open).
+RATE_LIMIT_WAIT_CAP_SECONDS = BACKOFF_MAX_SECONDS
 NO_KEY = KeyConfig(0, "none", "")  # keyless providers: no secret of ours, nothing to mark
 _background_tasks: set["asyncio.Task[None]"] = set()
 
@@ -58,12 +68,22 @@ class OpenedUpstream:
     key_fingerprint: str | None
 
 
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """The wait a ``retry-after`` header asks for: delay-seconds or an HTTP date
+    (RFC 9110 §10.2.3); None when absent or unreadable. ``0`` is no wait."""
+    if value is None:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # "-0000": UTC by the RFC
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _backoff_delay(attempt: int) -> float:
@@ -93,11 +113,15 @@ def _keys_for(request: UpstreamRequest) -> list[KeyConfig]:
     return keys
 
 
-def _mark_key_failed(provider: ProviderConfig, key: KeyConfig, status: int, cooldown: float) -> None:
-    if key.key_id == 0:  # the client's own key: nothing of ours to mark
+def _mark_key_failed(
+    provider: ProviderConfig, key: KeyConfig, status: int, cooldown: float, *, in_streak: bool = True
+) -> None:
+    """Cool ``key`` down; a 401/403 (``in_streak``) also lengthens its streak of
+    failures in a row, and the one that reaches ``KEY_DISABLE_AFTER`` disables it."""
+    if key.key_id == 0:  # the client's own key, or no key: nothing of ours to mark
         return
-    streak = key_pools.report_failure(provider.name, key, cooldown_seconds=cooldown)
-    disable = status in (401, 403) and streak >= KEY_DISABLE_AFTER
+    streak = key_pools.report_failure(provider.name, key, cooldown_seconds=cooldown, in_streak=in_streak)
+    disable = in_streak and streak >= KEY_DISABLE_AFTER
     logger.warning(
         "upstream key %s of provider %s failed with %s (streak %d%s)",
         key.fingerprint,
@@ -113,16 +137,28 @@ def _mark_key_failed(provider: ProviderConfig, key: KeyConfig, status: int, cool
         reason=f"upstream answered {status}",
         cooldown_until=timezone.now() + timedelta(seconds=cooldown),
         disable=disable,
+        in_streak=in_streak,
     )
 
 
 def _mark_key_ok(provider: ProviderConfig, key: KeyConfig) -> None:
-    if key.key_id and key_pools.is_cooling(provider.name, key):
-        key_pools.report_success(provider.name, key)
+    """A success ends the key's streak and cooldown: in memory at once, in the database
+    only when there was one (no write per request in the steady state)."""
+    if key.key_id and key_pools.report_success(provider.name, key):
         _in_background(api_key_record_success, key_id=key.key_id)
 
 
-Attempt = OpenedUpstream | tuple[GatewayError, str]
+@dataclass(frozen=True)
+class _Failure:
+    """A failed attempt and what to do next: ``next_key``, ``retry`` (after a backoff),
+    ``rate_limited`` (another key, or the same once ``wait`` is over) or ``fail``."""
+
+    error: GatewayError
+    decision: str
+    wait: float | None = None  # rate_limited: the upstream's retry-after, if it said
+
+
+Attempt = OpenedUpstream | _Failure
 
 
 async def open_upstream(request: UpstreamRequest) -> OpenedUpstream:
@@ -132,20 +168,49 @@ async def open_upstream(request: UpstreamRequest) -> OpenedUpstream:
     authorize = authorizer_for(provider)
     key_index, retries_left, attempt = 0, provider.max_retries, 0
     while True:
-        outcome = await _attempt(request, keys[key_index % len(keys)], authorize, keys)
+        outcome = await _attempt(request, keys[key_index], authorize, keys)
         if isinstance(outcome, OpenedUpstream):
             return outcome
-        error, decision = outcome
-        if decision == "next_key" and key_index + 1 < len(keys):
-            key_index += 1
+        next_index = _next_key_index(provider, keys, key_index, outcome)
+        if next_index is not None:
+            key_index = next_index
             continue
-        if decision == "next_key" and error.status in (401, 403):
-            raise _all_keys_failed(provider, len(keys), error)
-        if decision == "fail" or retries_left <= 0:
-            raise error
+        delay = _retry_delay(outcome, attempt)
+        if delay is None or retries_left <= 0:
+            raise _final_error(provider, keys, outcome)
         retries_left -= 1
-        await asyncio.sleep(_backoff_delay(attempt))
         attempt += 1
+        await asyncio.sleep(delay)
+
+
+def _next_key_index(
+    provider: ProviderConfig, keys: list[KeyConfig], key_index: int, failure: _Failure
+) -> int | None:
+    """The key to try next at once, if the failure calls for another key and one is left."""
+    if failure.decision == "next_key":
+        return key_index + 1 if key_index + 1 < len(keys) else None
+    if failure.decision == "rate_limited":  # a key that is cooling would most likely 429 too
+        for index in range(key_index + 1, len(keys)):
+            if not key_pools.is_cooling(provider.name, keys[index]):
+                return index
+    return None
+
+
+def _retry_delay(failure: _Failure, attempt: int) -> float | None:
+    """Seconds to wait before trying the same key again; None: do not."""
+    if failure.decision == "retry":
+        return _backoff_delay(attempt)
+    if failure.decision == "rate_limited":
+        if failure.wait is None:
+            return _backoff_delay(attempt)
+        return failure.wait if failure.wait <= RATE_LIMIT_WAIT_CAP_SECONDS else None
+    return None
+
+
+def _final_error(provider: ProviderConfig, keys: list[KeyConfig], failure: _Failure) -> GatewayError:
+    if failure.decision == "next_key" and failure.error.status in (401, 403):
+        return _all_keys_failed(provider, len(keys), failure.error)
+    return failure.error
 
 
 async def _attempt(
@@ -165,10 +230,11 @@ async def _attempt(
         response = await client.send(outgoing, stream=True)
     except httpx.TimeoutException as exc:
         message = f"upstream provider '{provider.name}' timed out ({type(exc).__name__})"
-        return GatewayError(504, message), "retry"
+        return _Failure(GatewayError(504, message), "retry")
     except httpx.TransportError as exc:
-        message = f"upstream provider '{provider.name}' unreachable ({type(exc).__name__})"
-        return GatewayError(502, message), "retry"
+        detail = scrub_secrets(_transport_detail(exc), _secret_parts(keys))
+        message = f"upstream provider '{provider.name}' unreachable ({detail})"
+        return _Failure(GatewayError(502, message), "retry")
     if response.status_code < 400:
         _mark_key_ok(provider, key)
         return OpenedUpstream(response, key.fingerprint if key.key_id else None)
@@ -181,7 +247,7 @@ async def _attempt(
         retry_after=response.headers.get("retry-after"),
         secrets=_secret_parts(keys),
     )
-    return error, _classify(provider, key, response)
+    return _classify(provider, key, response, error)
 
 
 def _secret_parts(keys: list[KeyConfig]) -> list[str]:
@@ -193,31 +259,40 @@ def _secret_parts(keys: list[KeyConfig]) -> list[str]:
     return parts
 
 
+def _transport_detail(exc: httpx.TransportError) -> str:
+    """``ConnectError: Cannot connect to host …``: the type and why (the transports'
+    messages name host and port, never a path or query)."""
+    reason = str(exc).strip()
+    return f"{type(exc).__name__}: {reason[:200]}" if reason else type(exc).__name__
+
+
 def _credential_failure(provider: ProviderConfig, key: KeyConfig, exc: CredentialError) -> Attempt:
     message = f"provider '{provider.name}': {exc}"
     if exc.key_fault:
         _mark_key_failed(provider, key, 401, settings.VANDAMME_KEY_COOLDOWN_SECONDS)
-        return GatewayError(401, message), "next_key" if key.key_id else "fail"
+        return _Failure(GatewayError(401, message), "next_key" if key.key_id else "fail")
     if exc.retryable:
-        return GatewayError(502, message), "retry"
-    return GatewayError(503, message, error_type="api_error"), "fail"
+        return _Failure(GatewayError(502, message), "retry")
+    return _Failure(GatewayError(503, message, error_type="api_error"), "fail")
 
 
-def _classify(provider: ProviderConfig, key: KeyConfig, response: httpx.Response) -> str:
-    """``next_key``, ``retry`` (same or next key after a backoff) or ``fail``."""
+def _classify(
+    provider: ProviderConfig, key: KeyConfig, response: httpx.Response, error: GatewayError
+) -> _Failure:
     status = response.status_code
     if status in (401, 403):
         if provider.passthrough or not key.key_id:  # the client's key, or no key of ours
-            return "fail"
+            return _Failure(error, "fail")
         _mark_key_failed(provider, key, status, settings.VANDAMME_KEY_COOLDOWN_SECONDS)
-        return "next_key"
+        return _Failure(error, "next_key")
     if status == 429:
-        cooldown = _retry_after_seconds(response) or settings.VANDAMME_KEY_COOLDOWN_SECONDS
-        _mark_key_failed(provider, key, status, cooldown)
-        return "next_key" if len(provider.keys) > 1 else "fail"
+        wait = retry_after_seconds(response.headers.get("retry-after"))
+        cooldown = settings.VANDAMME_KEY_COOLDOWN_SECONDS if wait is None else wait
+        _mark_key_failed(provider, key, status, cooldown, in_streak=False)
+        return _Failure(error, "rate_limited", wait)
     if status in RETRYABLE_STATUSES:
-        return "retry"
-    return "fail"
+        return _Failure(error, "retry")
+    return _Failure(error, "fail")
 
 
 def _all_keys_failed(provider: ProviderConfig, count: int, last: GatewayError) -> GatewayError:

@@ -61,23 +61,40 @@ class KeyPools:
         return state is not None and state.cooldown_until > time.monotonic()
 
     def state(self, provider: str, key: KeyConfig) -> str:
-        """``healthy``, ``cooling`` (until its cooldown ends) or ``failing`` (failed since
-        its last success, cooldown over): what metrics and the dashboard show."""
+        """``healthy``, ``cooling`` (until its cooldown ends, after a 401/403 or a 429) or
+        ``failing`` (401/403 since its last success, cooldown over): what metrics and the
+        dashboard show."""
         state = self._pool(provider).keys.get(key.fingerprint)
-        if state is None or state.consecutive_failures == 0:
+        if state is None:
             return "healthy"
-        return "cooling" if state.cooldown_until > time.monotonic() else "failing"
+        if state.cooldown_until > time.monotonic():
+            return "cooling"
+        return "failing" if state.consecutive_failures else "healthy"
 
-    def report_success(self, provider: str, key: KeyConfig) -> None:
+    def report_success(self, provider: str, key: KeyConfig) -> bool:
+        """A request through ``key`` succeeded: its failure streak and cooldown end.
+
+        Returns whether there was anything to clear, so the caller writes the key's
+        database record only after a failure, never on every success.
+        """
         state = self._pool(provider).keys.get(key.fingerprint)
-        if state is not None:
-            state.consecutive_failures = 0
-            state.cooldown_until = 0.0
+        if state is None or (state.consecutive_failures == 0 and state.cooldown_until == 0.0):
+            return False
+        state.consecutive_failures = 0
+        state.cooldown_until = 0.0
+        return True
 
-    def report_failure(self, provider: str, key: KeyConfig, *, cooldown_seconds: float) -> int:
-        """Record a classified failure; returns the key's failure streak."""
+    def report_failure(
+        self, provider: str, key: KeyConfig, *, cooldown_seconds: float, in_streak: bool = True
+    ) -> int:
+        """Record a classified failure and cool the key down; returns its failure streak.
+
+        ``in_streak=False`` (a 429: the key is valid, only busy) cools the key down
+        without counting toward the streak that disables it.
+        """
         state = self._state(self._pool(provider), key)
-        state.consecutive_failures += 1
+        if in_streak:
+            state.consecutive_failures += 1
         state.cooldown_until = time.monotonic() + cooldown_seconds
         return state.consecutive_failures
 
