@@ -6,12 +6,19 @@ Requests go through aiohttp's connection pool by default (``VANDAMME_UPSTREAM_TR
 ``httpx`` selects httpx's own transport, which respx can mock). Timeouts are explicit:
 the read timeout is the provider's ``timeout`` and bounds the
 gap between streamed chunks, so a slow first token is not an error.
+
+httpx-aiohttp 0.2.0 maps every aiohttp connection error it does not list more
+precisely (connection refused, DNS failure, server disconnected) to
+``httpx.ConnectTimeout``; ``PreciseAiohttpTransport`` maps those back to what
+happened, so a refused connection is "unreachable" (502), not "timed out" (504).
 """
 
 import asyncio
+import contextlib
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
+import aiohttp
 import httpx
 from django.conf import settings
 from httpx_aiohttp import AiohttpTransport
@@ -25,6 +32,54 @@ _clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientsByProvide
     weakref.WeakKeyDictionary()
 )
 _transport_factory: TransportFactory = lambda: None  # noqa: E731  (tests inject a transport)
+
+
+def _precise_error(exc: httpx.ConnectTimeout) -> httpx.TransportError | None:
+    """What a ``ConnectTimeout`` raised from a non-timeout aiohttp error really was."""
+    cause = exc.__cause__
+    if not isinstance(cause, aiohttp.ClientConnectionError) or isinstance(cause, TimeoutError):
+        return None  # a real timeout (aiohttp's timeouts are TimeoutErrors)
+    if isinstance(cause, aiohttp.ClientConnectorError):  # refused, DNS, TLS handshake
+        return httpx.ConnectError(str(cause))
+    if isinstance(cause, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError(str(cause))
+    return httpx.ReadError(str(cause))  # reset or broken on an open connection
+
+
+@contextlib.contextmanager
+def _precise_errors() -> Iterator[None]:
+    try:
+        yield
+    except httpx.ConnectTimeout as exc:
+        precise = _precise_error(exc)
+        if precise is None:
+            raise
+        raise precise from exc.__cause__
+
+
+class _PreciseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: httpx.AsyncByteStream) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _precise_errors():
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _precise_errors():
+            await self._stream.aclose()
+
+
+class PreciseAiohttpTransport(AiohttpTransport):
+    """``AiohttpTransport`` whose connection errors say what happened (module docstring)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with _precise_errors():
+            response = await super().handle_async_request(request)
+        if isinstance(response.stream, httpx.AsyncByteStream):
+            response.stream = _PreciseStream(response.stream)
+        return response
 
 
 def set_transport_factory(factory: TransportFactory) -> None:
@@ -50,7 +105,7 @@ def _new_client(provider: ProviderConfig) -> httpx.AsyncClient:
     if transport is None and settings.VANDAMME_UPSTREAM_TRANSPORT == "aiohttp":
         # httpx's API on aiohttp's connection pool: httpcore's pool bookkeeping costs about
         # a millisecond of CPU per request, aiohttp's a fraction of that (bench/).
-        transport = AiohttpTransport(limits=limits)
+        transport = PreciseAiohttpTransport(limits=limits)
     return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport, follow_redirects=False)
 
 
