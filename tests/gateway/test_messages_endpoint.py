@@ -292,14 +292,15 @@ async def test_gateway_key_required_when_configured(settings: object) -> None:
 
 @respx.mock(assert_all_mocked=False)
 async def test_upstream_429_keeps_retry_after(respx_mock: respx.MockRouter) -> None:
-    respx_mock.post(f"{OPENAI_BASE}/chat/completions").respond(
-        429, json={"error": {"message": "slow down"}}, headers={"retry-after": "7"}
+    route = respx_mock.post(f"{OPENAI_BASE}/chat/completions").respond(
+        429, json={"error": {"message": "slow down"}}, headers={"retry-after": "30"}
     )
     response = await _post(
         {"model": "gpt-4o", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
     )
+    assert route.call_count == 2  # each key once; a 30 s wait is not waited out
     assert response.status_code == 429
-    assert response.headers["retry-after"] == "7"
+    assert response.headers["retry-after"] == "30"
     assert response.json()["error"]["type"] == "rate_limit_error"
     for key in OPENAI_KEYS:
         assert key not in response.text
