@@ -6,6 +6,8 @@
 - Keys with source ``env``/``file`` follow the configuration exactly
   (removed from it → removed from the pool); rows added in the admin are left alone.
 - A provider that fails validation is reported and not touched; the others still load.
+- A fallback naming a provider that cannot serve is reported in its provider's load
+  result (it would be skipped on every request).
 Nothing is written when nothing changed, so a reload bumps no generation.
 """
 
@@ -161,7 +163,35 @@ def providers_apply(*, config: ConfigSpec, report: ApplyReport) -> dict[str, Pro
         if provider is not None:
             loaded[spec.name] = provider
     _choose_default(config, loaded, report)
+    _report_unresolvable_fallbacks(config, loaded, report)
     return loaded
+
+
+def _fallback_provider(entry: str) -> str:
+    """A fallback is a provider name (same model) or ``provider:model``."""
+    return entry.partition(":")[0].strip().lower()
+
+
+def _report_unresolvable_fallbacks(
+    config: ConfigSpec, loaded: dict[str, Provider], report: ApplyReport
+) -> None:
+    # Providers made in the admin (no layer mentions them) serve if enabled.
+    admin_made = Provider.objects.filter(enabled=True).exclude(name__in=list(config.providers))
+    serving = set(loaded) | set(admin_made.values_list("name", flat=True))
+    for result in report.results:
+        provider = loaded.get(result.provider_name)
+        entries = [str(entry) for entry in (provider.fallbacks or ())] if provider else []
+        dead = [entry for entry in entries if _fallback_provider(entry) not in serving]
+        if not dead:
+            continue
+        note = "; ".join(
+            f"fallback '{entry}': provider '{_fallback_provider(entry)}' is not active (skipped)"
+            for entry in dead
+        )
+        result.message = f"{result.message}; {note}" if result.message else note
+        if result.status == LoadStatus.SUCCESS:
+            result.status = LoadStatus.PARTIAL
+        result.save(update_fields=["message", "status", "loaded_at"])
 
 
 def read_toml_layers(extra_file: str | None = None) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ call once it has an outcome. ``serve_with_fallbacks`` runs a door's dispatch aga
 the resolved target and then, on a retryable failure, against each fallback in turn.
 """
 
+import dataclasses
 import json
 import logging
 import time
@@ -143,25 +144,57 @@ async def serve_with_fallbacks(
             validate(call.body)
         resolution = call.resolve(require_model(call.body))
         await call.admit()
-        fallbacks = list(resolution.fallbacks)
-        while True:
-            try:
-                return await dispatch(call, resolution)
-            except GatewayError as error:
-                if error.status not in FALLBACK_STATUSES or not fallbacks:
-                    raise
-                next_target = fallbacks.pop(0)
-                logger.warning(
-                    "%s:%s failed with %s; falling back to %s",
-                    resolution.provider.name,
-                    resolution.upstream_model,
-                    error.status,
-                    next_target,
-                )
-                resolution = call.resolve(next_target)
+        return await _dispatch_with_fallbacks(call, dispatch, resolution)
     except GatewayError as error:
         call.record(resolution, error.status, None, streamed=call.streamed, error=error.message)
         raise
+
+
+async def _dispatch_with_fallbacks(
+    call: ProxyCall, dispatch: Dispatch, resolution: Resolution
+) -> HttpResponseBase:
+    """The resolved target, then its fallbacks in order. A fallback that cannot be
+    resolved (inactive provider, not allowed for the team) or fails too is skipped;
+    when none serves, the client gets the target's own error, not a fallback's."""
+    try:
+        return await dispatch(call, resolution)
+    except GatewayError as error:
+        if error.status in FALLBACK_STATUSES and resolution.fallbacks:
+            original = error
+        elif (noted := _with_prefix_note(error, resolution)) is not error:
+            raise noted from error
+        else:
+            raise
+    failed, status = f"{resolution.provider.name}:{resolution.upstream_model}", original.status
+    for target in resolution.fallbacks:
+        try:
+            fallback = _resolve_fallback(call, target)
+        except GatewayError as unresolvable:
+            logger.warning("fallback %s skipped: %s", target, unresolvable.message)
+            continue
+        logger.warning("%s failed with %s; falling back to %s", failed, status, target)
+        try:
+            return await dispatch(call, fallback)
+        except GatewayError as error:
+            failed, status = f"{fallback.provider.name}:{fallback.upstream_model}", error.status
+    logger.warning("%s failed with %s; no fallback left", failed, status)
+    raise original
+
+
+def _resolve_fallback(call: ProxyCall, target: str) -> Resolution:
+    """A fallback names its provider: one that is not configured is no model id of the
+    default provider (as a client's ``llama3:8b`` would be) but an unusable fallback."""
+    resolution = call.resolve(target)
+    if resolution.prefix_note:
+        raise GatewayError(400, resolution.prefix_note)
+    return resolution
+
+
+def _with_prefix_note(error: GatewayError, resolution: Resolution) -> GatewayError:
+    """A 400/404 for ``opnai:gpt-4o`` says that 'opnai' is no provider (a likely typo)."""
+    if error.status not in (400, 404) or not resolution.prefix_note:
+        return error
+    return dataclasses.replace(error, message=f"{error.message} (note: {resolution.prefix_note})")
 
 
 def compact_json(payload: object) -> bytes:

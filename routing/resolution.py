@@ -13,12 +13,16 @@ Order, for a name N sent by a client:
    exact alias produced, never one with an explicit provider.
 5. An alias target is resolved again the same way (chains), scoped to the alias's
    provider for a scoped alias; a name seen twice is a cycle and an error.
-6. What is left is a model of the chosen (or default) provider.
+6. What is left is a model of the chosen (or default) provider. When it still holds a
+   colon after a name-like prefix (``opnai:gpt-4o``), the resolution notes that the
+   prefix is no configured provider: a step says so, and a 400/404 from the provider
+   carries the note (a typo would otherwise read as an unknown model).
 
 Fallbacks: the first alias on the chain that names fallbacks supplies them, then the
 serving provider's own (a bare provider name there means the same model on it).
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -28,6 +32,8 @@ from routing.table import AliasConfig, ProviderConfig, RoutingTable
 
 BYPASS_PREFIX = "!"
 MAX_ALIAS_DEPTH = 16
+# A prefix that could be a provider's name (what the loaders accept as one).
+PROVIDER_LIKE_PREFIX = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class Resolution:
     upstream_model: str
     steps: tuple[str, ...] = field(default=())
     fallbacks: tuple[str, ...] = field(default=())
+    # "'opnai' is not a configured provider …" when the model id kept such a prefix.
+    prefix_note: str = ""
 
 
 class ResolutionError(GatewayError):
@@ -97,7 +105,12 @@ def resolve_model(
         if not model:
             raise ResolutionError(400, f"model: '{requested}' names no model after the alias bypass '!'")
         provider = _provider(provider_name or table.default_provider, table, requested)
-        return Resolution(requested, provider, model, (f"'{name}': alias bypass → {provider.name}:{model}",))
+        note = "" if provider_name else _unconfigured_prefix_note(model, table)
+        steps = (
+            f"'{name}': alias bypass → {provider.name}:{model}",
+            *([f"'{model}': {note}"] if note else []),
+        )
+        return Resolution(requested, provider, model, steps, prefix_note=note)
     return _resolve(name, requested, table, team_aliases or {})
 
 
@@ -121,13 +134,28 @@ def _resolve(name: str, requested: str, table: RoutingTable, team_aliases: Mappi
             alias = _find_pattern(model, table)
         if alias is None:
             provider = _provider(scope or table.default_provider, table, requested)
+            note = _unconfigured_prefix_note(model, table) if scope is None else ""
+            if note:
+                steps.append(f"'{model}': {note}")
             if scope is None:
                 steps.append(f"'{model}': no alias → default provider {provider.name}")
             fallbacks += _provider_fallbacks(provider, model)
-            return Resolution(requested, provider, model, tuple(steps), fallbacks)
+            return Resolution(requested, provider, model, tuple(steps), fallbacks, note)
         steps.append(f"'{model}': {alias.description} → '{alias.target}'")
         fallbacks = fallbacks or alias.fallbacks
         name, scope = alias.target, alias.provider
+
+
+def _unconfigured_prefix_note(model: str, table: RoutingTable) -> str:
+    """For ``opnai:gpt-4o`` sent to the default provider: say the prefix is no provider."""
+    prefix, colon, _ = model.partition(":")
+    prefix = prefix.strip().lower()
+    if not colon or not PROVIDER_LIKE_PREFIX.match(prefix):
+        return ""
+    return (
+        f"'{prefix}' is not a configured provider (configured: {_configured_list(table)}), "
+        "so the colon stays in the model id"
+    )
 
 
 def _provider_fallbacks(provider: ProviderConfig, model: str) -> tuple[str, ...]:

@@ -194,3 +194,21 @@ def test_config_load_from_disk_reads_the_environment(
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-deepseek-777777777")
     config_load_from_disk()
     assert Provider.objects.get(name="deepseek").base_url == "https://api.deepseek.com/v1"
+
+
+def test_fallbacks_naming_no_active_provider_are_reported_in_the_summary() -> None:
+    report = _apply(
+        {
+            "OPENAI_API_KEY": SECRET,
+            "OPENAI_FALLBACKS": "poe:some-bot nowhere:model backup",
+            "BACKUP_API_KEY": "sk-backup-key-00000000000",
+            "BACKUP_BASE_URL": "https://backup.example/v1",
+        }
+    )
+    result = ProviderLoadResult.objects.get(provider_name="openai")
+    assert result.status == LoadStatus.PARTIAL  # it serves; two of its fallbacks never will
+    assert "fallback 'poe:some-bot': provider 'poe' is not active" in result.message
+    assert "fallback 'nowhere:model': provider 'nowhere' is not active" in result.message
+    assert "'backup'" not in result.message
+    assert "fallback 'poe:some-bot'" in render_summary_table(report.results)
+    assert ProviderLoadResult.objects.get(provider_name="backup").status == LoadStatus.SUCCESS

@@ -193,3 +193,19 @@ def test_fallbacks_from_the_alias_then_the_provider() -> None:
         "ollama:llama3",
     )
     assert resolve_model("gpt-4o", t).fallbacks == ("openrouter:gpt-4o", "ollama:llama3")
+
+
+@pytest.mark.parametrize("name", ["opnai:gpt-4o", "!opnai:gpt-4o", "typo-alias"])
+def test_an_unconfigured_prefix_is_noted_in_the_steps(name: str) -> None:
+    resolution = resolve_model(name, table(global_aliases={"typo-alias": "opnai:gpt-4o"}))
+    assert (resolution.provider.name, resolution.upstream_model) == ("openai", "opnai:gpt-4o")  # kept
+    assert "'opnai' is not a configured provider" in resolution.prefix_note
+    assert "anthropic, ollama, openai, openrouter" in resolution.prefix_note
+    assert any(resolution.prefix_note in step for step in resolution.steps)
+
+
+@pytest.mark.parametrize(
+    "name", ["gpt-4o", "openai:gpt-4o", "anthropic/claude-3.7-sonnet:thinking", "3.5:turbo"]
+)
+def test_names_without_a_provider_like_prefix_get_no_note(name: str) -> None:
+    assert resolve_model(name, table()).prefix_note == ""
