@@ -6,16 +6,25 @@ passthrough to Anthropic-format providers, translation to OpenAI-format ones.
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
 from routing.adapters.http import openai_chat_url, provider_quirks
+from routing.adapters.openai_answers import (
+    carries_error,
+    completion_as_chunk,
+    embedded_error_status,
+    has_completion,
+    is_json_media_type,
+)
 from routing.anthropic_upstream import count_anthropic_tokens, is_anthropic_family, open_anthropic_messages
 from routing.calls import (
     SSE_HEADERS,
     ProxyCall,
+    compact_json,
     json_response,
     post_upstream,
     provider_secrets,
@@ -23,12 +32,19 @@ from routing.calls import (
     serve_with_fallbacks,
     served_by,
 )
-from routing.errors import GatewayError, invalid_request
+from routing.errors import (
+    GatewayError,
+    invalid_request,
+    map_upstream_status,
+    scrub_secrets,
+    upstream_error_message,
+)
 from routing.resolution import Resolution
-from routing.streams import anthropic_error_event, openai_to_anthropic_events, relay_bytes
+from routing.streams import ByteSource, anthropic_error_event, openai_to_anthropic_events, relay_bytes
 from routing.token_count import count_request_tokens
 from routing.translation import (
     OpenAIToAnthropicStream,
+    ToolNameMap,
     TranslationError,
     anthropic_to_openai_request,
     build_tool_name_map,
@@ -51,7 +67,7 @@ def validate_messages_body(body: dict[str, Any], *, count_only: bool = False) ->
         raise invalid_request("messages: field required (a list)")
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant", "system"):
-            raise invalid_request(f"messages.{index}.role: must be 'user' or 'assistant'")
+            raise invalid_request(f"messages.{index}.role: must be 'user', 'assistant' or 'system'")
     if "stream" in body and not isinstance(body["stream"], bool):
         raise invalid_request("stream: must be a boolean")
 
@@ -76,6 +92,8 @@ async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> Htt
     stream = call.streamed
     source, status, content_type = await open_anthropic_messages(call, resolution, call.body, stream=stream)
     headers = served_by(resolution)
+    if stream and is_json_media_type(content_type):
+        await _refuse_json_stream(source, resolution)
     if stream:
         watch = call.watch_stream(resolution)
         relay = relay_bytes(source, error_event=anthropic_error_event, on_complete=watch)
@@ -88,6 +106,21 @@ async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> Htt
         await source.aclose()
     call.record(resolution, status, _usage_of(content), streamed=False)
     return HttpResponse(content, status=status, content_type=content_type, headers=headers)
+
+
+async def _refuse_json_stream(source: ByteSource, resolution: Resolution) -> None:
+    """An Anthropic-dialect upstream that answered a stream request with JSON: relayed,
+    the client would read an empty stream. Raised as the error it carries (or 502)."""
+    try:
+        raw = await source.aread()
+    finally:
+        await source.aclose()
+    detail = scrub_secrets(upstream_error_message(raw), provider_secrets(resolution))
+    raise GatewayError(
+        502,
+        f"upstream provider '{resolution.provider.name}' answered a streamed request with JSON, "
+        f"not an event stream: {detail[:300]}",
+    )
 
 
 async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
@@ -110,37 +143,83 @@ async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRe
         body=openai_body,
         stream=stream,
     )
-    headers = served_by(resolution)
-    client_model = call.body["model"]
+    response = opened.response
+    if stream and not is_json_media_type(response.headers.get("content-type", "")):
+        return _anthropic_stream(call, resolution, response, tool_names)
+    # A whole answer, or JSON where a stream was asked for: an error, or a completion.
+    completion = await _read_completion(response, resolution)
     if stream:
-        requested_stops = call.body.get("stop_sequences")
-        translator = OpenAIToAnthropicStream(
-            client_model=client_model,
-            tool_names=tool_names,
-            stop_sequences=requested_stops if isinstance(requested_stops, list) else None,
-        )
-        watch = call.watch_stream(resolution)
-        events = openai_to_anthropic_events(
-            opened.response, translator, secrets=provider_secrets(resolution), on_complete=watch
-        )
-        return StreamingHttpResponse(
-            watch.relay(events), content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
-        )
-    raw = await opened.response.aread()
-    await opened.response.aclose()
-    try:
-        upstream_json = json.loads(raw)
-    except ValueError as exc:
-        raise GatewayError(502, f"upstream provider '{provider.name}' returned invalid JSON") from exc
+        return _anthropic_stream(call, resolution, CompletionAsStream(completion), tool_names)
     stop_sequences = call.body.get("stop_sequences")
     message = openai_to_anthropic_response(
-        upstream_json,
-        client_model=client_model,
+        completion,
+        client_model=call.body["model"],
         tool_names=tool_names,
         stop_sequences=stop_sequences if isinstance(stop_sequences, list) else None,
     )
     call.record(resolution, 200, message.get("usage"), streamed=False)
-    return json_response(message, headers=headers)
+    return json_response(message, headers=served_by(resolution))
+
+
+def _anthropic_stream(
+    call: ProxyCall, resolution: Resolution, source: ByteSource, tool_names: ToolNameMap
+) -> StreamingHttpResponse:
+    requested_stops = call.body.get("stop_sequences")
+    translator = OpenAIToAnthropicStream(
+        client_model=call.body["model"],
+        tool_names=tool_names,
+        stop_sequences=requested_stops if isinstance(requested_stops, list) else None,
+    )
+    watch = call.watch_stream(resolution)
+    events = openai_to_anthropic_events(
+        source, translator, secrets=provider_secrets(resolution), on_complete=watch
+    )
+    return StreamingHttpResponse(
+        watch.relay(events),
+        content_type="text/event-stream",
+        headers={**SSE_HEADERS, **served_by(resolution)},
+    )
+
+
+async def _read_completion(response: ByteSource, resolution: Resolution) -> dict[str, Any]:
+    """The completion in a 200 answer; the error it carries instead is raised (502, or
+    the status the error names), its message scrubbed of secrets."""
+    try:
+        raw = await response.aread()
+    finally:
+        await response.aclose()
+    name = resolution.provider.name
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise GatewayError(502, f"upstream provider '{name}' returned invalid JSON") from exc
+    if has_completion(payload):
+        return dict(payload)
+    if carries_error(payload):
+        status = embedded_error_status(payload)
+        detail = scrub_secrets(upstream_error_message(raw), provider_secrets(resolution))
+        named = f" {status}" if status else ""
+        raise GatewayError(
+            map_upstream_status(status) if status else 502,
+            f"upstream provider '{name}' answered 200 with an error{named}: {detail}",
+        )
+    raise GatewayError(502, f"upstream provider '{name}' answered 200 without a completion (no 'choices')")
+
+
+class CompletionAsStream:
+    """A byte source that replays a whole completion as a one-chunk OpenAI stream."""
+
+    def __init__(self, completion: dict[str, Any]) -> None:
+        self._sse = b"data: " + compact_json(completion_as_chunk(completion)) + b"\n\ndata: [DONE]\n\n"
+
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
+        yield self._sse
+
+    async def aread(self) -> bytes:
+        return self._sse
+
+    async def aclose(self) -> None:
+        return None
 
 
 def _usage_of(content: bytes) -> dict[str, Any] | None:

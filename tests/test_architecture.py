@@ -27,6 +27,7 @@ PURE_MODULES = [
     "routing/limits/rules.py",
     "routing/catalog.py",
     "routing/adapters/http.py",
+    "routing/adapters/openai_answers.py",
     "routing/adapters/bedrock.py",
     "routing/adapters/vertex.py",
     "providers/endpoints.py",

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Callable
 
+import anthropic
 import httpx
 import httpx2
 import openai
@@ -43,6 +44,18 @@ def providers(transactional_db: None) -> dict[str, Provider]:
     )
     Alias.objects.create(name="fast", target="mockai:gpt-4o-mini")
     return {"openai": openai, "anthropic": anthropic}
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[anthropic.AsyncAnthropic]:
+    """The official anthropic SDK wired to the ASGI application.
+
+    The SDK runs on httpx2 (its fork of httpx); the upstream side stays on httpx/respx."""
+    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=application))
+    async with anthropic.AsyncAnthropic(
+        api_key="client-key", base_url="http://gateway.test", http_client=http, max_retries=0
+    ) as sdk:
+        yield sdk
 
 
 @pytest.fixture

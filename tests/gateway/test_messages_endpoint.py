@@ -1,11 +1,9 @@
 """/v1/messages end to end in process: the official anthropic SDK → ASGI app → respx upstream."""
 
 import json
-from collections.abc import AsyncIterator
 
 import anthropic
 import httpx
-import httpx2
 import pytest
 import respx
 from anthropic._constants import ANTHROPIC_API_VERSION
@@ -38,16 +36,6 @@ def openai_chunk(delta: dict[str, object], finish: str | None = None) -> dict[st
         "object": "chat.completion.chunk",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[anthropic.AsyncAnthropic]:
-    # The SDK runs on httpx2 (its fork of httpx); the upstream side stays on httpx/respx.
-    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=application))
-    async with anthropic.AsyncAnthropic(
-        api_key="client-key", base_url="http://gateway.test", http_client=http, max_retries=0
-    ) as sdk:
-        yield sdk
 
 
 @respx.mock(assert_all_mocked=False)

@@ -1,19 +1,16 @@
 """Each provider behind the Anthropic door: the official anthropic SDK → the ASGI app in
 process → a mock of the provider's real wire format on 127.0.0.1."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import anthropic
-import httpx2
 import pytest
 from asgiref.sync import sync_to_async
 
 from providers.models import Provider
 from routing.authorizers import reset_credential_caches
 from tests.cloud_mocks import CloudMock
-from tests.gateway.conftest import make_provider
-from vandamme.asgi import application
+from tests.gateway.conftest import client, make_provider  # noqa: F401  (client: the SDK fixture)
 
 AMBIENT_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
@@ -50,15 +47,6 @@ def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 def cloud() -> Iterator[CloudMock]:
     with CloudMock() as mock:
         yield mock
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[anthropic.AsyncAnthropic]:
-    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=application))
-    async with anthropic.AsyncAnthropic(
-        api_key="client-key", base_url="http://gateway.test", http_client=http, max_retries=0
-    ) as sdk:
-        yield sdk
 
 
 async def provider_row(name: str, **fields: object) -> Provider:
