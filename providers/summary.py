@@ -24,10 +24,10 @@ def render_summary_table(results: Iterable[ProviderLoadResult]) -> str:
     rows = [_row(r) for r in sorted(results, key=lambda r: (r.status == "inactive", r.provider_name))]
     if not rows:
         return "No providers configured: set e.g. OPENAI_API_KEY or write vandamme-config.toml.\n"
-    widths = [max(len(COLUMNS[i]), *(len(row[i]) for row in rows)) for i in range(len(COLUMNS) - 1)]
+    widths = [max(len(COLUMNS[i]), *(len(row[i]) for row in rows)) for i in range(len(COLUMNS))]
     lines = []
     for row in [COLUMNS, *rows]:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
+        lines.append("  ".join([*cells, row[-1]]).rstrip())  # the last column is not padded
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from providers.crypto import decrypt_secret, fingerprint_secret
 from providers.loaders import build_config
 from providers.models import ApiKey, ConfigGeneration, LoadStatus, Provider, ProviderLoadResult, Source
 from providers.services import api_key_create
-from providers.summary import render_summary_table
+from providers.summary import COLUMNS, render_summary_table
 from vandamme.configuration import config_apply, config_load_from_disk
 
 pytestmark = pytest.mark.django_db
@@ -145,6 +145,16 @@ def test_summary_table_shows_fingerprints_never_secrets() -> None:
     assert lines[2].startswith("openai")
     assert "success" in lines[2]
     assert "inactive" in lines[-1]
+
+
+def test_summary_separator_has_dashes_under_every_column() -> None:
+    report = _apply({"OPENAI_API_KEY": SECRET})
+    separator = render_summary_table(report.results).splitlines()[1]
+    dashes = separator.split("  ")
+    assert len(dashes) == len(COLUMNS)
+    longest_message = max(len(result.message) for result in report.results)
+    assert len(dashes[-1]) == max(len("message"), longest_message)
+    assert all(set(run) == {"-"} for run in dashes)
 
 
 def test_commands_print_the_summary(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> None:
