@@ -1,8 +1,9 @@
 """Start the gateway: migrate if needed, load env/TOML configuration, serve ASGI."""
 
+import asyncio
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.management import call_command
@@ -11,6 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from providers.summary import render_summary_table
+from routing.upstream import close_upstream_clients
 from vandamme.configuration import config_load_from_disk
 
 
@@ -47,6 +49,15 @@ class Command(BaseCommand):
             argv = ["uvicorn", "vandamme.asgi:application", "--host", host, "--port", str(port)]
             argv += ["--lifespan", "off", "--no-access-log"]
             os.execvp(sys.executable, [sys.executable, "-m", *argv])  # noqa: S606
-        from daphne.cli import CommandLineInterface
+        from daphne.cli import CommandLineInterface  # installs Twisted's asyncio reactor
+        from twisted.internet import defer, reactor
 
+        def close_clients() -> defer.Deferred[None]:
+            return defer.Deferred.fromFuture(asyncio.ensure_future(close_upstream_clients()))
+
+        # Close the pooled upstream clients on the reactor's loop before it stops (else
+        # aiohttp logs "Unclosed client session" at every shutdown). uvicorn runs Django
+        # without ASGI lifespan events, so it has no such hook: process exit closes the
+        # sockets there. (zope interfaces declare methods without ``self``; mypy misreads them.)
+        cast(Any, reactor).addSystemEventTrigger("before", "shutdown", close_clients)
         CommandLineInterface().run(["-b", host, "-p", str(port), "vandamme.asgi:application"])
