@@ -92,6 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
         key = self.headers.get("authorization", "").removeprefix("Bearer ")
         self.server.requests.append(body)
         self.server.calls.append((key, body))
+        self.server.headers.append(dict(self.headers.items()))
         failure = self.server.failure_for(key)
         if failure is not None:
             self._json(
@@ -142,6 +143,7 @@ class ScenarioUpstream(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []  # (bearer key, body)
+        self.headers: list[dict[str, str]] = []  # every request's headers, in order
         self.always_fail: dict[str, int] = {}  # key -> status on every call
         self.fail_once: dict[str, list[int]] = {}  # key -> statuses for its next calls
         self._lock = threading.Lock()

@@ -24,12 +24,16 @@ def _require_claude() -> None:
         pytest.skip("Claude Code CLI not installed (run scripts/test once)")
 
 
+CLIENT_KEY = "sk-client-key-not-forwarded"
+UPSTREAM_KEY = "sk-scenario-upstream-key"
+
+
 def _run_claude(gateway: GatewayProcess, home: Path, prompt: str) -> dict[str, object]:
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
         "ANTHROPIC_BASE_URL": gateway.base_url,
-        "ANTHROPIC_API_KEY": "sk-client-key-not-forwarded",
+        "ANTHROPIC_API_KEY": CLIENT_KEY,
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "DISABLE_TELEMETRY": "1",
         "DISABLE_AUTOUPDATER": "1",
@@ -63,10 +67,22 @@ def scenario_gateway(tmp_path: Path) -> Iterator[tuple[GatewayProcess, ScenarioU
     with (
         ScenarioUpstream() as upstream,
         GatewayProcess(
-            tmp_path, {"SCENARIO_API_KEY": "sk-scenario-upstream-key", "SCENARIO_BASE_URL": upstream.base_url}
+            tmp_path, {"SCENARIO_API_KEY": UPSTREAM_KEY, "SCENARIO_BASE_URL": upstream.base_url}
         ) as gateway,
     ):
         yield gateway, upstream
+
+
+def _assert_streamed_with_the_gateways_key(upstream: ScenarioUpstream) -> None:
+    """Claude Code silently repeats a call with ``stream: false`` when it cannot use the
+    stream, so a broken stream can pass for success: every call must have streamed. And
+    the client's own key (ANTHROPIC_API_KEY) must never travel upstream."""
+    assert upstream.requests, "the upstream was never called"
+    assert [request.get("stream") for request in upstream.requests] == [True] * len(upstream.requests)
+    assert set(upstream.keys_used()) == {UPSTREAM_KEY}
+    for headers, body in zip(upstream.headers, upstream.requests, strict=True):
+        assert CLIENT_KEY not in json.dumps(headers)
+        assert CLIENT_KEY not in json.dumps(body)
 
 
 def test_claude_code_text_answer(
@@ -76,8 +92,8 @@ def test_claude_code_text_answer(
     result = _run_claude(gateway, tmp_path, "Say hello.")
     assert result["is_error"] is False
     assert GREETING in str(result["result"])
-    assert upstream.requests, "the upstream was never called"
     assert all(request["model"] == "gpt-4o" for request in upstream.requests)
+    _assert_streamed_with_the_gateways_key(upstream)
 
 
 def test_claude_code_bash_tool_round_trip(
@@ -91,3 +107,4 @@ def test_claude_code_bash_tool_round_trip(
         m for request in upstream.requests for m in request["messages"] if m.get("role") == "tool"
     ]
     assert any("vandamme-tool-42" in str(m["content"]) for m in tool_messages)
+    _assert_streamed_with_the_gateways_key(upstream)
