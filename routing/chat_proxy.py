@@ -8,6 +8,7 @@ the provider restricts them), translation to Anthropic-family ones.
 import json
 import time
 from collections.abc import AsyncIterator
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
 from routing.adapters.http import openai_chat_url
+from routing.adapters.openai_answers import is_json_media_type
 from routing.anthropic_upstream import is_anthropic_family, open_anthropic_messages
 from routing.calls import (
     SSE_HEADERS,
@@ -35,6 +37,7 @@ from routing.chat_streams import (
     without_usage_chunk,
 )
 from routing.errors import GatewayError, invalid_request
+from routing.openai_upstream import CompletionAsStream, completion_from, read_completion
 from routing.resolution import Resolution
 from routing.stream_watch import StreamWatch
 from routing.streams import ByteSource, relay_bytes
@@ -117,8 +120,12 @@ async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRespon
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
     url = openai_chat_url(provider, resolution.upstream_model)
     opened = await post_upstream(call, resolution, url=url, body=body, stream=call.streamed)
-    upstream = opened.response
+    upstream: ByteSource = opened.response
     if call.streamed:
+        if is_json_media_type(opened.response.headers.get("content-type", "")):
+            # JSON where a stream was asked for: an error (raised), or a whole completion
+            # replayed as a one-chunk stream.
+            upstream = CompletionAsStream(await read_completion(upstream, resolution))
         watch = call.watch_stream(resolution)
         chunks: AsyncIterator[bytes]
         if renamed:
@@ -131,21 +138,18 @@ async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRespon
             chunks = without_usage_chunk(chunks)
         return _stream_response(watch, chunks, resolution)
     content = await _read_whole(upstream)
-    payload = _json_object(content)
+    status = opened.response.status_code
+    # A 200 that carries an error instead of a completion is answered as that error.
+    payload = completion_from(content, resolution) if status == HTTPStatus.OK else _json_object(content)
     if renamed and payload is not None:
         restore_response(payload, tool_names)
         content = compact_json(payload)
     usage = payload.get("usage") if payload is not None else None
     call.record(
-        resolution,
-        upstream.status_code,
-        anthropic_usage(usage) if isinstance(usage, dict) else None,
-        streamed=False,
+        resolution, status, anthropic_usage(usage) if isinstance(usage, dict) else None, streamed=False
     )
-    content_type = upstream.headers.get("content-type", "application/json")
-    return HttpResponse(
-        content, status=upstream.status_code, content_type=content_type, headers=served_by(resolution)
-    )
+    content_type = opened.response.headers.get("content-type", "application/json")
+    return HttpResponse(content, status=status, content_type=content_type, headers=served_by(resolution))
 
 
 async def _read_whole(source: ByteSource) -> bytes:

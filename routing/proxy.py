@@ -6,25 +6,17 @@ passthrough to Anthropic-format providers, translation to OpenAI-format ones.
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
 from routing.adapters.http import openai_chat_url, provider_quirks
-from routing.adapters.openai_answers import (
-    carries_error,
-    completion_as_chunk,
-    embedded_error_status,
-    has_completion,
-    is_json_media_type,
-)
+from routing.adapters.openai_answers import is_json_media_type
 from routing.anthropic_upstream import count_anthropic_tokens, is_anthropic_family, open_anthropic_messages
 from routing.calls import (
     SSE_HEADERS,
     ProxyCall,
-    compact_json,
     json_response,
     post_upstream,
     provider_secrets,
@@ -35,10 +27,10 @@ from routing.calls import (
 from routing.errors import (
     GatewayError,
     invalid_request,
-    map_upstream_status,
     scrub_secrets,
     upstream_error_message,
 )
+from routing.openai_upstream import CompletionAsStream, read_completion
 from routing.resolution import Resolution
 from routing.streams import ByteSource, anthropic_error_event, openai_to_anthropic_events, relay_bytes
 from routing.token_count import count_request_tokens
@@ -147,7 +139,7 @@ async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRe
     if stream and not is_json_media_type(response.headers.get("content-type", "")):
         return _anthropic_stream(call, resolution, response, tool_names)
     # A whole answer, or JSON where a stream was asked for: an error, or a completion.
-    completion = await _read_completion(response, resolution)
+    completion = await read_completion(response, resolution)
     if stream:
         return _anthropic_stream(call, resolution, CompletionAsStream(completion), tool_names)
     stop_sequences = call.body.get("stop_sequences")
@@ -179,47 +171,6 @@ def _anthropic_stream(
         content_type="text/event-stream",
         headers={**SSE_HEADERS, **served_by(resolution)},
     )
-
-
-async def _read_completion(response: ByteSource, resolution: Resolution) -> dict[str, Any]:
-    """The completion in a 200 answer; the error it carries instead is raised (502, or
-    the status the error names), its message scrubbed of secrets."""
-    try:
-        raw = await response.aread()
-    finally:
-        await response.aclose()
-    name = resolution.provider.name
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise GatewayError(502, f"upstream provider '{name}' returned invalid JSON") from exc
-    if has_completion(payload):
-        return dict(payload)
-    if carries_error(payload):
-        status = embedded_error_status(payload)
-        detail = scrub_secrets(upstream_error_message(raw), provider_secrets(resolution))
-        named = f" {status}" if status else ""
-        raise GatewayError(
-            map_upstream_status(status) if status else 502,
-            f"upstream provider '{name}' answered 200 with an error{named}: {detail}",
-        )
-    raise GatewayError(502, f"upstream provider '{name}' answered 200 without a completion (no 'choices')")
-
-
-class CompletionAsStream:
-    """A byte source that replays a whole completion as a one-chunk OpenAI stream."""
-
-    def __init__(self, completion: dict[str, Any]) -> None:
-        self._sse = b"data: " + compact_json(completion_as_chunk(completion)) + b"\n\ndata: [DONE]\n\n"
-
-    async def aiter_raw(self) -> AsyncIterator[bytes]:
-        yield self._sse
-
-    async def aread(self) -> bytes:
-        return self._sse
-
-    async def aclose(self) -> None:
-        return None
 
 
 def _usage_of(content: bytes) -> dict[str, Any] | None:

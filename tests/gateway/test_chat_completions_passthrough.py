@@ -319,3 +319,50 @@ async def test_fallback_to_the_next_target_on_503(
     )
     assert raw.headers["x-vandamme-provider"] == "mockai"
     assert raw.parse().choices[0].message.content == "Hi"
+
+
+@respx.mock(assert_all_mocked=False)
+async def test_a_200_that_carries_an_error_is_answered_as_that_error(respx_mock: respx.MockRouter) -> None:
+    leaked = f"provider said: bad key {OPENAI_KEYS[0]}"
+    respx_mock.post(f"{OPENAI_BASE}/chat/completions").respond(
+        json={"error": {"code": 429, "message": leaked}}
+    )
+    response = await post_chat({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 429
+    assert response.json()["error"]["type"] == "requests"
+    assert OPENAI_KEYS[0] not in response.text
+
+
+@pytest.mark.parametrize("wants_usage", [True, False])
+@respx.mock(assert_all_mocked=False)
+async def test_json_to_a_stream_request_is_replayed_as_a_stream(
+    respx_mock: respx.MockRouter, recorded_usage: list[UsageEvent], wants_usage: bool
+) -> None:
+    respx_mock.post(f"{OPENAI_BASE}/chat/completions").respond(json=COMPLETION)
+    body: dict[str, Any] = {
+        "model": "gpt-4o",
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    if wants_usage:
+        body["stream_options"] = {"include_usage": True}
+    response = await post_chat(body)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = [line.removeprefix("data: ") for line in response.text.split("\n\n") if line]
+    assert events[-1] == "[DONE]"
+    [chunk] = [json.loads(e) for e in events[:-1]]
+    assert chunk["object"] == "chat.completion.chunk"
+    assert chunk["choices"][0]["delta"]["content"] == "Hi"
+    assert chunk["choices"][0]["finish_reason"] == "stop"
+    assert recorded_usage[0].input_tokens == 12  # 20 prompt tokens, 8 of them cached
+
+
+@respx.mock(assert_all_mocked=False)
+async def test_a_json_error_to_a_stream_request_is_an_error_response(respx_mock: respx.MockRouter) -> None:
+    respx_mock.post(f"{OPENAI_BASE}/chat/completions").respond(json={"error": {"message": "quota exhausted"}})
+    response = await post_chat(
+        {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    )
+    assert response.status_code == 502
+    assert "quota exhausted" in response.json()["error"]["message"]
