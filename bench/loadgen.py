@@ -1,84 +1,149 @@
-"""Keep-alive HTTP/1.1 load generator on raw asyncio sockets (cheap per request, so the
-figures measure the server, not the client)."""
+"""Keep-alive HTTP/1.1 load generator on raw asyncio sockets.
+
+Cheap per request (no HTTP library), so the figures measure the server and not the client.
+Every worker holds one connection and sends the same request back to back until the request
+budget or the deadline runs out. Per response it records the whole-response latency, the time
+to the first body byte and the time to the first token (the first chunk carrying a
+``content_block_delta``), and checks that the answer is complete.
+"""
 
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+FIRST_TOKEN_MARK = b"content_block_delta"
 
 
 @dataclass
-class Result:
-    latencies: list[float] = field(default_factory=list)  # whole response, seconds
-    first_bytes: list[float] = field(default_factory=list)  # first body byte, seconds
+class Phase:
+    """What one measurement saw."""
+
+    latencies: list[float] = field(default_factory=list)  # seconds, whole response
+    first_bytes: list[float] = field(default_factory=list)  # seconds to the first body byte
+    first_tokens: list[float] = field(default_factory=list)  # seconds to the first text delta
     errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
     elapsed: float = 0.0
 
-    def pct(self, values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+    @property
+    def completed(self) -> int:
+        return len(self.latencies)
 
     @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+    def per_second(self) -> float:
+        return self.completed / self.elapsed if self.elapsed else 0.0
+
+    def note_error(self, reason: str) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 5:
+            self.error_samples.append(reason)
 
 
-def build_request(path: str, body: dict[str, object], port: int) -> bytes:
+def percentile_ms(values: list[float], quantile: float) -> float:
+    """The nearest-rank percentile, in milliseconds (NaN when there is nothing to rank)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = min(len(ordered) - 1, max(0, round(quantile * len(ordered)) - 1))
+    return ordered[rank] * 1000
+
+
+def build_request(port: int, path: str, body: dict[str, object], headers: dict[str, str]) -> bytes:
     payload = json.dumps(body).encode()
-    head = (
-        f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
-        f"x-api-key: bench\r\nanthropic-version: 2023-06-01\r\ncontent-length: {len(payload)}\r\n\r\n"
-    )
-    return head.encode() + payload
+    lines = [f"POST {path} HTTP/1.1", f"host: 127.0.0.1:{port}", "content-type: application/json"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines.append(f"content-length: {len(payload)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
-async def _read_response(reader: asyncio.StreamReader, started: float) -> tuple[int, float]:
+@dataclass
+class _Response:
+    status: int = 0
+    first_byte: float = 0.0
+    first_token: float = 0.0
+    tail: bytes = b""  # the last bytes of the body, to check that it is complete
+    keep_alive: bool = True
+
+
+def _header_value(head: bytes, name: bytes) -> bytes | None:
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name:
+            return value.strip().lower()
+    return None
+
+
+def _see_body(response: _Response, data: bytes, started: float) -> None:
+    now = time.perf_counter() - started
+    if not response.first_byte:
+        response.first_byte = now
+    if not response.first_token and FIRST_TOKEN_MARK in data:
+        response.first_token = now
+    response.tail = (response.tail + data)[-256:]
+
+
+async def _read_chunked(reader: asyncio.StreamReader, response: _Response, started: float) -> None:
+    while True:
+        size = int((await reader.readline()).split(b";")[0].strip(), 16)
+        if size == 0:
+            await reader.readline()
+            return
+        data = await reader.readexactly(size + 2)
+        _see_body(response, data[:-2], started)
+
+
+async def read_response(reader: asyncio.StreamReader, started: float) -> _Response:
     head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    headers = head.lower()
-    first_byte = 0.0
-    if b"transfer-encoding: chunked" in headers:
-        while True:
-            size = int((await reader.readline()).strip(), 16)
-            if not first_byte:
-                first_byte = time.perf_counter() - started
-            if size == 0:
-                await reader.readline()
-                break
-            await reader.readexactly(size + 2)
-    else:
-        length = int(headers.split(b"content-length:")[1].split(b"\r\n")[0])
-        await reader.readexactly(length)
-        first_byte = time.perf_counter() - started
-    return status, first_byte
+    response = _Response(status=int(head.split(b" ", 2)[1]))
+    response.keep_alive = _header_value(head, b"connection") != b"close"
+    if _header_value(head, b"transfer-encoding") == b"chunked":
+        await _read_chunked(reader, response, started)
+    elif (length := _header_value(head, b"content-length")) is not None:
+        _see_body(response, await reader.readexactly(int(length)), started)
+    else:  # delimited by the end of the connection
+        _see_body(response, await reader.read(), started)
+        response.keep_alive = False
+    return response
 
 
-async def _worker(port: int, request: bytes, result: Result, deadline: float, budget: list[int]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+Check = Callable[[bytes], bool]
+
+
+async def _worker(port: int, request: bytes, phase: Phase, deadline: float, budget: list[int], check: Check) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
     try:
-        while time.perf_counter() < deadline and budget[0] > 0:
+        while budget[0] > 0 and time.perf_counter() < deadline:
             budget[0] -= 1
             started = time.perf_counter()
             writer.write(request)
-            status, first_byte = await _read_response(reader, started)
-            if status != 200:
-                result.errors += 1
-                continue
-            result.latencies.append(time.perf_counter() - started)
-            result.first_bytes.append(first_byte)
-    except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-        result.errors += 1
+            response = await read_response(reader, started)
+            if response.status != 200 or not check(response.tail):
+                phase.note_error(f"status {response.status}: {response.tail[-120:]!r}")
+            else:
+                phase.latencies.append(time.perf_counter() - started)
+                phase.first_bytes.append(response.first_byte)
+                if response.first_token:
+                    phase.first_tokens.append(response.first_token)
+            if not response.keep_alive:
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        phase.note_error(f"{type(exc).__name__}: {exc}")
     finally:
         writer.close()
 
 
-async def run_load(
-    port: int, request: bytes, *, concurrency: int, seconds: float, max_requests: int
-) -> Result:
-    result = Result()
+async def run_phase(
+    port: int, request: bytes, *, concurrency: int, seconds: float, max_requests: int, check: Check
+) -> Phase:
+    """``concurrency`` connections, each sending ``request`` until ``max_requests`` have been
+    sent in all or ``seconds`` have passed."""
+    phase = Phase()
     budget = [max_requests]
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(*(_worker(port, request, result, deadline, budget) for _ in range(concurrency)))
-    result.elapsed = time.perf_counter() - started
-    return result
+    await asyncio.gather(*(_worker(port, request, phase, deadline, budget, check) for _ in range(concurrency)))
+    phase.elapsed = time.perf_counter() - started
+    return phase
