@@ -3,17 +3,24 @@
 Cheap per request (no HTTP library), so the figures measure the server and not the client.
 Every worker holds one connection and sends the same request back to back until the request
 budget or the deadline runs out. Per response it records the whole-response latency, the time
-to the first body byte and the time to the first token (the first chunk carrying a
-``content_block_delta``), and checks that the answer is complete.
+to the first body byte and the time to the first token (the first ``text_delta`` carrying
+text), and checks that the answer is complete.
 """
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-FIRST_TOKEN_MARK = b"content_block_delta"
+# A text delta with at least one character: some proxies send an empty delta first, which
+# is not a token the user sees. Spaces allowed, for servers that pretty-print JSON.
+FIRST_TOKEN = re.compile(rb'"text_delta",\s*"text":\s*"[^"]')
+TAIL_BYTES = 512  # what a completeness check sees of a body: its end
+READER_LIMIT = 1 << 20
+GRACE_SECONDS = 30.0  # how long a response may run past the phase's deadline
+ERROR_SAMPLES = 5
 
 
 @dataclass
@@ -37,7 +44,7 @@ class Phase:
 
     def note_error(self, reason: str) -> None:
         self.errors += 1
-        if len(self.error_samples) < 5:
+        if len(self.error_samples) < ERROR_SAMPLES:
             self.error_samples.append(reason)
 
 
@@ -79,9 +86,9 @@ def _see_body(response: _Response, data: bytes, started: float) -> None:
     now = time.perf_counter() - started
     if not response.first_byte:
         response.first_byte = now
-    if not response.first_token and FIRST_TOKEN_MARK in data:
+    if not response.first_token and FIRST_TOKEN.search(data):
         response.first_token = now
-    response.tail = (response.tail + data)[-256:]
+    response.tail = (response.tail + data)[-TAIL_BYTES:]
 
 
 async def _read_chunked(reader: asyncio.StreamReader, response: _Response, started: float) -> None:
@@ -111,9 +118,16 @@ async def read_response(reader: asyncio.StreamReader, started: float) -> _Respon
 Check = Callable[[bytes], bool]
 
 
-async def _worker(port: int, request: bytes, phase: Phase, deadline: float, budget: list[int], check: Check) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+async def _connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", port, limit=READER_LIMIT)
+
+
+async def _worker(
+    port: int, request: bytes, phase: Phase, deadline: float, budget: list[int], check: Check
+) -> None:
+    writer: asyncio.StreamWriter | None = None
     try:
+        reader, writer = await _connect(port)
         while budget[0] > 0 and time.perf_counter() < deadline:
             budget[0] -= 1
             started = time.perf_counter()
@@ -128,22 +142,33 @@ async def _worker(port: int, request: bytes, phase: Phase, deadline: float, budg
                     phase.first_tokens.append(response.first_token)
             if not response.keep_alive:
                 writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
-    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                reader, writer = await _connect(port)
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
         phase.note_error(f"{type(exc).__name__}: {exc}")
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
 
 async def run_phase(
     port: int, request: bytes, *, concurrency: int, seconds: float, max_requests: int, check: Check
 ) -> Phase:
     """``concurrency`` connections, each sending ``request`` until ``max_requests`` have been
-    sent in all or ``seconds`` have passed."""
+    sent in all or ``seconds`` have passed. A worker still waiting for an answer
+    ``GRACE_SECONDS`` after the deadline is cancelled and counted as an error."""
     phase = Phase()
     budget = [max_requests]
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(*(_worker(port, request, phase, deadline, budget, check) for _ in range(concurrency)))
+    workers = [
+        asyncio.ensure_future(_worker(port, request, phase, deadline, budget, check))
+        for _ in range(concurrency)
+    ]
+    _, stuck = await asyncio.wait(workers, timeout=seconds + GRACE_SECONDS)
+    for worker in stuck:
+        worker.cancel()
+        phase.note_error(f"no answer within {GRACE_SECONDS:.0f} s of the deadline")
+    if stuck:
+        await asyncio.wait(stuck)
     phase.elapsed = time.perf_counter() - started
     return phase

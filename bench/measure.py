@@ -1,19 +1,37 @@
 """One target's figures: the same phases, in the same order, against the mock hit directly
-and against each gateway server. Anthropic ``/v1/messages`` bodies in both cases, so the
-load generator does identical work and only the server side differs."""
+and against each proxy. Anthropic ``/v1/messages`` bodies in every case, so the load
+generator does identical work and only the server side differs."""
 
 import asyncio
-from collections.abc import Coroutine
+import math
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.loadgen import Check, Phase, build_request, percentile_ms, run_phase
-from bench.processes import PROXY_KEY, Mock, cpu_seconds, status_kib
+import httpx
+
+from bench.loadgen import ERROR_SAMPLES, Check, Phase, build_request, percentile_ms, run_phase
+from bench.processes import (
+    CLIENT_CORE,
+    GATEWAY_CORE,
+    PROXY_KEY,
+    Mock,
+    core_busy_seconds,
+    cpu_seconds,
+    rss_mib,
+    status_kib,
+)
 
 BODY = {"max_tokens": 64, "messages": [{"role": "user", "content": "Say hello"}]}
 HEADERS = {"x-api-key": PROXY_KEY, "anthropic-version": "2023-06-01"}
+CONCURRENCY = 64  # PERF.md's figures are at 64 concurrent connections
 UNBOUNDED = 10**9
-RSS_SAMPLE_SECONDS = 0.05
+SAMPLE_SECONDS = 0.05
+SOAK_SLICES = 10  # RSS is read after each tenth of the soak
+MANY_STREAMS_SECONDS = 120.0
 
 
 def answered(tail: bytes) -> bool:
@@ -28,13 +46,21 @@ def stream_finished(tail: bytes) -> bool:
 class Plan:
     seconds: float  # each timed phase
     warmup_seconds: float
-    c1_requests: int
+    repeat: int  # rounds of the timed phases; each figure is the median of the rounds
     ttft_c1_streams: int
-    concurrency: int
-    chunks: int  # content deltas per stream
-    delay_ms: float  # spacing of a slow stream's deltas
-    many_streams: int  # 0: skip the many-concurrent-streams phase
-    soak_requests: int  # 0: skip the RSS soak
+    many_streams: int  # concurrent slow streams in the error check
+    soak_requests: int
+    chunks: int = 10  # content deltas per stream
+    many_chunks: int = 50  # per stream of the many-streams check: ≥ 1 s each, so they overlap
+    delay_ms: float = 20.0  # spacing of a slow stream's deltas
+
+
+FULL = Plan(
+    seconds=5.0, warmup_seconds=2.0, repeat=3, ttft_c1_streams=25, many_streams=1000, soak_requests=100_000
+)
+QUICK = Plan(
+    seconds=1.0, warmup_seconds=0.5, repeat=1, ttft_c1_streams=5, many_streams=200, soak_requests=5_000
+)
 
 
 @dataclass
@@ -42,7 +68,32 @@ class Target:
     name: str
     port: int
     model: str
-    pid: int  # the process whose CPU (and, for a gateway, memory) is read
+    pid: int  # the process whose CPU and memory are read (for "direct": the mock's)
+
+
+def median_figures(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the rounds, ignoring rounds where it was not measured."""
+    merged: dict[str, float] = {}
+    for key in rounds[0]:
+        values = [r[key] for r in rounds if not math.isnan(r[key])]
+        merged[key] = statistics.median(values) if values else float("nan")
+    return merged
+
+
+async def _sampled(measured: Awaitable[Phase], sample: Callable[[], Awaitable[float]]) -> tuple[Phase, float]:
+    """Run a phase while sampling something every SAMPLE_SECONDS; returns the highest sample."""
+    peak = [0.0]
+
+    async def sampler() -> None:
+        while True:
+            peak[0] = max(peak[0], await sample())
+            await asyncio.sleep(SAMPLE_SECONDS)
+
+    task = asyncio.ensure_future(sampler())
+    try:
+        return await measured, peak[0]
+    finally:
+        task.cancel()
 
 
 class Runner:
@@ -51,91 +102,160 @@ class Runner:
         body = {**BODY, "model": target.model}
         self.plain = build_request(target.port, "/v1/messages", body, HEADERS)
         self.streamed = build_request(target.port, "/v1/messages", {**body, "stream": True}, HEADERS)
-        self.errors: list[str] = []
+        self.error_samples: list[str] = []
         self.error_count = 0
 
-    def _run(self, coroutine: Coroutine[Any, Any, Phase]) -> Phase:
-        phase = self.loop.run_until_complete(coroutine)
+    # --- phases --------------------------------------------------------------------------
+
+    def _tally(self, phase: Phase) -> None:
         self.error_count += phase.errors
-        self.errors += phase.error_samples
+        self.error_samples += phase.error_samples[: ERROR_SAMPLES - len(self.error_samples)]
+
+    def _load(self, request: bytes, concurrency: int, *, seconds: float, count: int, check: Check) -> Phase:
+        phase = self.loop.run_until_complete(
+            run_phase(
+                self.target.port,
+                request,
+                concurrency=concurrency,
+                seconds=seconds,
+                max_requests=count,
+                check=check,
+            )
+        )
+        self._tally(phase)
         return phase
 
-    def phase(self, request: bytes, concurrency: int, *, seconds: float, count: int, check: Check) -> Phase:
-        return self._run(
-            run_phase(self.target.port, request, concurrency=concurrency, seconds=seconds, max_requests=count, check=check)
-        )
+    def _streams_sampled(
+        self, sample: Callable[[], Awaitable[float]], concurrency: int, *, seconds: float, count: int
+    ) -> tuple[Phase, float]:
+        """Streams while ``sample`` is read every SAMPLE_SECONDS; the phase and the highest sample."""
+        phase_run = run_phase(
+            self.target.port, self.streamed, concurrency=concurrency, seconds=seconds, max_requests=count,
+            check=stream_finished,
+        )  # fmt: skip
+        return self.loop.run_until_complete(_sampled(phase_run, sample))
 
-    def phase_sampling_rss(self, request: bytes, concurrency: int, *, seconds: float, count: int) -> tuple[Phase, int]:
-        """A phase, with the target's VmRSS sampled while it runs; returns the highest sample."""
-        peak = [0]
+    async def _rss(self) -> float:
+        return rss_mib(self.target.pid)
 
-        async def sample() -> None:
-            while True:
-                peak[0] = max(peak[0], status_kib(self.target.pid, "VmRSS"))
-                await asyncio.sleep(RSS_SAMPLE_SECONDS)
+    def _pace(self, delay_ms: float, chunks: int | None = None) -> None:
+        self.mock.configure(chunks=self.plan.chunks if chunks is None else chunks, delay_ms=delay_ms)
 
-        async def measured() -> Phase:
-            sampler = asyncio.ensure_future(sample())
-            try:
-                return await run_phase(
-                    self.target.port, request, concurrency=concurrency, seconds=seconds, max_requests=count,
-                    check=stream_finished,
-                )  # fmt: skip
-            finally:
-                sampler.cancel()
+    # --- what is measured ---------------------------------------------------------------
 
-        return self._run(measured()), peak[0]
+    def warm_up(self) -> None:
+        self._pace(0)
+        seconds = self.plan.warmup_seconds
+        self._load(self.plain, 8, seconds=seconds, count=UNBOUNDED, check=answered)
+        self._load(self.streamed, 8, seconds=seconds / 2, count=UNBOUNDED, check=stream_finished)
 
-    def measure(self) -> dict[str, Any]:
-        plan, c = self.plan, self.plan.concurrency
-        self.mock.configure(chunks=plan.chunks, delay_ms=0)
-        self.phase(self.plain, 8, seconds=plan.warmup_seconds, count=UNBOUNDED, check=answered)
-        self.phase(self.streamed, 8, seconds=plan.warmup_seconds / 2, count=UNBOUNDED, check=stream_finished)
-        c1 = self.phase(self.plain, 1, seconds=plan.seconds, count=plan.c1_requests, check=answered)
+    def timed_round(self) -> dict[str, float]:
+        """Plain requests at c=1 and c=64, fast streams at c=64, then 20 ms-paced streams:
+        one at a time, and 64 at once with the RSS sampled."""
+        plan, c = self.plan, CONCURRENCY
+        self._pace(0)
+        c1 = self._load(self.plain, 1, seconds=plan.seconds, count=UNBOUNDED, check=answered)
         cpu_before = cpu_seconds(self.target.pid)
-        cn = self.phase(self.plain, c, seconds=plan.seconds, count=UNBOUNDED, check=answered)
+        cn = self._load(self.plain, c, seconds=plan.seconds, count=UNBOUNDED, check=answered)
         cpu_used = cpu_seconds(self.target.pid) - cpu_before
-        streams = self.phase(self.streamed, c, seconds=plan.seconds, count=UNBOUNDED, check=stream_finished)
-        self.mock.configure(chunks=plan.chunks, delay_ms=plan.delay_ms)
+        streams = self._load(self.streamed, c, seconds=plan.seconds, count=UNBOUNDED, check=stream_finished)
+        self._pace(plan.delay_ms)
         try:
-            ttft1 = self.phase(self.streamed, 1, seconds=plan.seconds * 3, count=plan.ttft_c1_streams, check=stream_finished)
-            slow, rss_kib = self.phase_sampling_rss(self.streamed, c, seconds=plan.seconds, count=UNBOUNDED)
-            extra = self._optional_phases()
+            slow1 = self._load(
+                self.streamed, 1, seconds=60, count=plan.ttft_c1_streams, check=stream_finished
+            )
+            slow, rss_peak = self._streams_sampled(self._rss, c, seconds=plan.seconds, count=UNBOUNDED)
+            self._tally(slow)
         finally:
-            self.mock.configure(chunks=plan.chunks, delay_ms=0)
+            self._pace(0)
         return {
+            "rps_c1": c1.per_second,
             "p50_ms_c1": percentile_ms(c1.latencies, 0.5),
             "p99_ms_c1": percentile_ms(c1.latencies, 0.99),
-            "rps_c1": c1.per_second,
-            f"rps_c{c}": cn.per_second,
-            f"p50_ms_c{c}": percentile_ms(cn.latencies, 0.5),
-            f"p99_ms_c{c}": percentile_ms(cn.latencies, 0.99),
-            f"cpu_ms_per_request_c{c}": cpu_used * 1000 / cn.completed if cn.completed else float("nan"),
-            f"streams_per_s_c{c}": streams.per_second,
-            "ttfb_ms_c1": percentile_ms(ttft1.first_bytes, 0.5),
-            "ttft_ms_c1": percentile_ms(ttft1.first_tokens, 0.5),
-            f"ttft_ms_c{c}_slow": percentile_ms(slow.first_tokens, 0.5),
-            f"ttft_p99_ms_c{c}_slow": percentile_ms(slow.first_tokens, 0.99),
-            f"slow_streams_done_c{c}": float(slow.completed),
-            f"rss_mib_{c}_streams": rss_kib / 1024,
-            **extra,
-            "rss_hwm_mib": status_kib(self.target.pid, "VmHWM") / 1024,
-            "errors": float(self.error_count),
+            "rps_c64": cn.per_second,
+            "p50_ms_c64": percentile_ms(cn.latencies, 0.5),
+            "p99_ms_c64": percentile_ms(cn.latencies, 0.99),
+            "cpu_ms_per_request": cpu_used * 1000 / cn.completed if cn.completed else float("nan"),
+            "streams_per_s_c64": streams.per_second,
+            "ttfb_ms_c1": percentile_ms(slow1.first_bytes, 0.5),
+            "ttft_ms_c1": percentile_ms(slow1.first_tokens, 0.5),
+            "ttfb_ms_slow64": percentile_ms(slow.first_bytes, 0.5),
+            "ttft_ms_slow64": percentile_ms(slow.first_tokens, 0.5),
+            "ttft_p99_ms_slow64": percentile_ms(slow.first_tokens, 0.99),
+            "slow_streams_per_s_c64": slow.per_second,
+            "rss_mib_slow64": rss_peak,
         }
 
-    def _optional_phases(self) -> dict[str, float]:
-        plan, figures = self.plan, {}
-        if plan.many_streams:
-            many = self.phase(
-                self.streamed, plan.many_streams, seconds=60, count=plan.many_streams, check=stream_finished
+    def many_streams(self) -> dict[str, float]:
+        """``many_streams`` connections at once, one 20 ms-paced stream each; the mock's count
+        of streams open at once shows they really overlapped."""
+        plan = self.plan
+        client = httpx.AsyncClient(base_url=self.mock.origin)
+
+        async def upstream_streams() -> float:
+            return float((await client.get("/_mock/stats")).json()["streams"]["active"])
+
+        self._pace(plan.delay_ms, plan.many_chunks)
+        try:
+            many, peak = self._streams_sampled(
+                upstream_streams, plan.many_streams, seconds=MANY_STREAMS_SECONDS, count=plan.many_streams
             )
-            figures[f"errors_{plan.many_streams}_streams"] = float(many.errors)
-            figures[f"ttft_p99_ms_{plan.many_streams}_streams"] = percentile_ms(many.first_tokens, 0.99)
-        if plan.soak_requests:
-            self.mock.configure(chunks=plan.chunks, delay_ms=0)
-            before = status_kib(self.target.pid, "VmRSS")
-            self.phase(self.plain, plan.concurrency, seconds=3600, count=plan.soak_requests, check=answered)
-            figures[f"rss_growth_mib_{plan.soak_requests}_requests"] = (
-                status_kib(self.target.pid, "VmRSS") - before
-            ) / 1024
+        finally:
+            self.loop.run_until_complete(client.aclose())
+            self._pace(0)
+        return {
+            "many_streams": float(plan.many_streams),
+            "many_streams_completed": float(many.completed),
+            "many_streams_errors": float(many.errors),
+            "many_streams_peak_upstream": peak,
+            "many_streams_ttft_p99_ms": percentile_ms(many.first_tokens, 0.99),
+            "rss_mib_after_many_streams": rss_mib(self.target.pid),
+        }
+
+    def soak(self) -> dict[str, Any]:
+        """``soak_requests`` plain requests at c=64, RSS read after each tenth."""
+        self._pace(0)
+        per_slice = max(1, self.plan.soak_requests // SOAK_SLICES)
+        samples = [rss_mib(self.target.pid)]
+        completed, elapsed = 0, 0.0
+        for _ in range(SOAK_SLICES):
+            part = self._load(self.plain, CONCURRENCY, seconds=3600, count=per_slice, check=answered)
+            completed, elapsed = completed + part.completed, elapsed + part.elapsed
+            samples.append(rss_mib(self.target.pid))
+        return {
+            "soak_requests": float(per_slice * SOAK_SLICES),
+            "soak_rps": completed / elapsed if elapsed else float("nan"),
+            "rss_mib_soak_start": samples[0],
+            "rss_mib_soak_mid": samples[SOAK_SLICES // 2],
+            "rss_mib_soak_end": samples[-1],
+            "rss_mib_soak_samples": samples,
+        }
+
+    def _foreign_busy(self) -> tuple[float, float]:
+        """CPU seconds spent so far on the proxy core and on the client core by processes
+        other than ours (the proxy; the mock and this load generator)."""
+        on_client_core = cpu_seconds(self.mock.process.pid) + sum(os.times()[:2])
+        on_proxy_core = 0.0 if self.target.pid == self.mock.process.pid else cpu_seconds(self.target.pid)
+        return (
+            core_busy_seconds(GATEWAY_CORE) - on_proxy_core,
+            core_busy_seconds(CLIENT_CORE) - on_client_core,
+        )
+
+    def measure(self) -> dict[str, Any]:
+        figures: dict[str, Any] = {"rss_mib_idle": rss_mib(self.target.pid)}
+        self.warm_up()
+        before = self._foreign_busy()
+        started = time.monotonic()
+        rounds = [self.timed_round() for _ in range(self.plan.repeat)]
+        wall = time.monotonic() - started
+        figures |= median_figures(rounds)
+        # Other sessions' processes on our cores while the timed rounds ran: the noise.
+        after = self._foreign_busy()
+        figures["other_load_pct_proxy_core"] = max(0.0, after[0] - before[0]) * 100 / wall
+        figures["other_load_pct_client_core"] = max(0.0, after[1] - before[1]) * 100 / wall
+        figures |= self.many_streams()
+        figures |= self.soak()
+        figures["rss_hwm_mib"] = status_kib(self.target.pid, "VmHWM") / 1024
+        figures["errors"] = float(self.error_count)
+        figures["error_samples"] = self.error_samples
         return figures

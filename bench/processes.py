@@ -5,14 +5,16 @@ The gateway is pinned to core 0; the mock upstream and the load generator share 
 """
 
 import os
+import resource
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -21,14 +23,16 @@ GATEWAY_CORE = 0
 CLIENT_CORE = 1
 PROXY_KEY = "bench-gateway-key"
 PROVIDER_KEY = "bench-key"
+START_SECONDS = 120.0  # a cold start migrates a fresh SQLite file first
+OPEN_FILES_WANTED = 8192  # 1 000 concurrent streams hold two sockets each in the gateway
 
 
 def can_pin() -> bool:
     return (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity")
 
 
-def pinned(core: int, command: list[str], *, pin: bool) -> list[str]:
-    if pin and can_pin() and shutil.which("taskset"):
+def pinned(core: int, command: list[str]) -> list[str]:
+    if can_pin() and shutil.which("taskset"):
         return ["taskset", "-c", str(core), *command]
     return command
 
@@ -36,6 +40,16 @@ def pinned(core: int, command: list[str], *, pin: bool) -> list[str]:
 def pin_this_process(core: int) -> None:
     if can_pin():
         os.sched_setaffinity(0, {core})
+
+
+def raise_open_file_limit() -> int:
+    """Raise the soft limit on open files towards the hard one (children inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(OPEN_FILES_WANTED, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        return wanted
+    return soft
 
 
 def free_port() -> int:
@@ -84,84 +98,107 @@ class Mock:
         response = httpx.post(f"{self.origin}/_mock/config", json={"chunks": chunks, "delay_ms": delay_ms})
         response.raise_for_status()
 
+    def stats(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.origin}/_mock/stats")
+        response.raise_for_status()
+        return dict(response.json())
 
-def start_mock(workdir: Path, *, pin: bool) -> Mock:
+
+def start_mock(workdir: Path) -> Mock:
+    """``python -m tests.mock_upstream`` on a free port, without its request record (a long
+    run would keep every request)."""
     port_file = workdir / "mock.port"
     command = [sys.executable, "-m", "tests.mock_upstream", "--port", "0", "--port-file", str(port_file)]
-    command.append("--no-record")  # a long run would keep every request otherwise
-    process = subprocess.Popen(pinned(CLIENT_CORE, command, pin=pin), cwd=REPO, stdout=subprocess.DEVNULL)
-    wait_until(port_file.exists, "the mock upstream writing its port", timeout=20)
+    command.append("--no-record")
+    process = subprocess.Popen(pinned(CLIENT_CORE, command), cwd=REPO, stdout=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: port_file.exists() or process.poll() is not None, "the mock writing its port", 20)
+    except RuntimeError:
+        stop(process)
+        raise
+    if process.poll() is not None:
+        raise RuntimeError(f"the mock upstream exited at start (status {process.returncode})")
     return Mock(process, int(port_file.read_text()))
 
 
 @dataclass
-class Gateway:
-    server: str
+class Server:
+    """A proxy under test: its process (pinned to the gateway core) and its log."""
+
+    name: str
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def log_tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
 
-@dataclass
-class GatewaySetup:
-    """A throwaway database configured for one OpenAI-format provider ``mock``."""
+def start_server(
+    name: str, command: list[str], *, port: int, env: dict[str, str], cwd: Path, workdir: Path
+) -> Server:
+    """Start ``command`` on the gateway core and wait until ``/health`` answers 200.
 
-    workdir: Path
-    mock_port: int
-    env: dict[str, str] = field(init=False)
+    ``taskset`` and ``manage.py serve`` exec the server in place, so the process started
+    here is the one whose CPU and memory are read."""
+    log_path = workdir / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            pinned(GATEWAY_CORE, command), cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    server = Server(name, port, process, log_path)
+    health = f"http://127.0.0.1:{port}/health"
+    try:
+        wait_until(lambda: process.poll() is not None or answers(health), f"{name} answering", START_SECONDS)
+    except RuntimeError as exc:
+        stop(process)
+        raise RuntimeError(f"{exc}:\n{server.log_tail()}") from None
+    if process.poll() is not None:
+        raise RuntimeError(f"{name} exited at start:\n{server.log_tail()}")
+    return server
 
-    def __post_init__(self) -> None:
-        self.env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(self.workdir),
-            "PYTHONPATH": str(REPO),
-            "DJANGO_SETTINGS_MODULE": "vandamme.settings",
-            "DATABASE_URL": f"sqlite:///{self.workdir / 'bench.sqlite3'}",
-            "VANDAMME_CONFIG_FILE": str(self.workdir / "absent-local.toml"),
-            "VANDAMME_USER_CONFIG_FILE": str(self.workdir / "absent-user.toml"),
-            "LOG_LEVEL": "WARNING",
-            "PROXY_API_KEY": PROXY_KEY,
-            "MOCK_API_KEY": PROVIDER_KEY,
-            "MOCK_BASE_URL": f"http://127.0.0.1:{self.mock_port}/v1",
-            "VDM_DEFAULT_PROVIDER": "mock",
-        }
 
-    def prepare(self) -> None:
-        """``manage.py migrate`` then ``manage.py load_config``; a failure shows the output."""
-        for command in (["migrate", "--noinput"], ["load_config"]):
-            done = subprocess.run(
-                [sys.executable, "manage.py", *command], cwd=REPO, env=self.env, capture_output=True, text=True
-            )
-            if done.returncode != 0:
-                raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+def gateway_env(workdir: Path, mock_port: int) -> dict[str, str]:
+    """Only what the run sets: a throwaway SQLite file, no TOML files, one OpenAI-format
+    provider ``mock`` as the default, and a gateway key (so authentication is measured)."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(workdir),
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "VANDAMME_CONFIG_FILE": str(workdir / "absent-local.toml"),
+        "VANDAMME_USER_CONFIG_FILE": str(workdir / "absent-user.toml"),
+        "LOG_LEVEL": "WARNING",
+        "PROXY_API_KEY": PROXY_KEY,
+        "MOCK_API_KEY": PROVIDER_KEY,
+        "MOCK_BASE_URL": f"http://127.0.0.1:{mock_port}/v1",
+        "VDM_DEFAULT_PROVIDER": "mock",
+    }
 
-    def serve_command(self, server: str, port: int) -> list[str]:
-        if server == "daphne":
-            return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "vandamme.asgi:application"]
-        return [
-            sys.executable, "-m", "uvicorn", "vandamme.asgi:application", "--host", "127.0.0.1",
-            "--port", str(port), "--lifespan", "off", "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
 
-    def start(self, server: str, *, pin: bool) -> Gateway:
-        port = free_port()
-        log_path = self.workdir / f"gateway-{server}.log"
-        with log_path.open("wb") as log:
-            command = pinned(GATEWAY_CORE, self.serve_command(server, port), pin=pin)
-            process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        gateway = Gateway(server, port, process, log_path)
-        try:
-            wait_until(lambda: process.poll() is not None or answers(f"http://127.0.0.1:{port}/health"), "start")
-        except RuntimeError:
-            stop(process)
-            raise
-        if process.poll() is not None:
-            raise RuntimeError(f"{server} exited at start:\n{gateway.log_tail()}")
-        return gateway
+def start_gateway(server: str, workdir: Path, mock_port: int) -> Server:
+    """The gateway as ``scripts/start`` runs it: ``manage.py serve`` (migrate, load the
+    configuration, then serve with daphne or uvicorn)."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "manage.py",
+        "serve",
+        "--server",
+        server,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    gateway_dir = workdir / server
+    gateway_dir.mkdir(exist_ok=True)
+    env = gateway_env(gateway_dir, mock_port)
+    return start_server(server, command, port=port, env=env, cwd=REPO, workdir=gateway_dir)
 
 
 # --- /proc readings ----------------------------------------------------------------------
@@ -178,11 +215,25 @@ def status_kib(pid: int, field_name: str) -> int:
     return 0
 
 
+def rss_mib(pid: int) -> float:
+    return status_kib(pid, "VmRSS") / 1024
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
+    """User + system CPU time the process has used so far (NaN when unreadable)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return float("nan")
+    # After the command name: state is field 3 of stat(5), utime and stime are 14 and 15.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+
+def core_busy_seconds(core: int) -> float:
+    """CPU time the whole machine has spent on ``core`` so far (all processes, not idle)."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(f"cpu{core} "):
+            ticks = [int(v) for v in line.split()[1:]]
+            idle = ticks[3] + ticks[4]  # idle and iowait
+            return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    return float("nan")

@@ -1,187 +1,161 @@
 """Benchmark: the gateway against the mock upstream hit directly, in one run, as ratios.
 
-Direct: Anthropic /v1/messages on the mock. Gateway: Anthropic /v1/messages through
-vandamme to the mock's OpenAI endpoint (translation included). The gateway is pinned to
-core 0; the mock and this load generator share core 1 (``taskset``, when present).
-Usage: python bench/run.py [--quick] [--servers daphne uvicorn]
+Direct: Anthropic /v1/messages on the mock. Gateway: Anthropic /v1/messages through vandamme
+(``manage.py serve``, daphne and/or uvicorn) to the mock's OpenAI endpoint, translation
+included. With --yardstick, vandamme-proxy 2.0.9 from PyPI is measured the same way. The
+proxy is pinned to core 0; the mock and this load generator share core 1.
+
+Usage: python -m bench.run [--quick] [--servers daphne uvicorn] [--yardstick] [--repeat N]
 """
 
 import argparse
 import asyncio
 import json
+import math
 import os
+import platform
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-import httpx
+import uvloop
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import Result, build_request, run_load
+from bench.measure import FULL, QUICK, Plan, Runner, Target
+from bench.processes import (
+    CLIENT_CORE,
+    REPO,
+    Mock,
+    Server,
+    can_pin,
+    pin_this_process,
+    raise_open_file_limit,
+    start_gateway,
+    start_mock,
+    stop,
+)
+from bench.report import summary
+from bench.yardstick import PACKAGE, VERSION, start_yardstick
 
-REPO = Path(__file__).resolve().parent.parent
-BODY = {"max_tokens": 64, "messages": [{"role": "user", "content": "Say hello"}]}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pinned(core: int, command: list[str]) -> list[str]:
-    return ["taskset", "-c", str(core), *command] if shutil.which("taskset") else command
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
+RESULTS = REPO / "bench" / "results"
+YARDSTICK_NAME = f"{PACKAGE}-{VERSION}"
+MODEL = "bench"  # a bare name: the gateway sends it to its default provider, the mock
 
 
-def rss_peak_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def start_mock(port: int, delay_ms: int) -> subprocess.Popen[bytes]:
-    command = pinned(
-        1, [sys.executable, str(REPO / "bench" / "mock_upstream.py"), str(port), "10", str(delay_ms)]
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short phases, one round (a smoke run)")
+    parser.add_argument("--servers", nargs="*", default=["daphne", "uvicorn"], choices=["daphne", "uvicorn"])
+    parser.add_argument(
+        "--yardstick", action="store_true", help=f"also measure {PACKAGE} {VERSION} from PyPI"
     )
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    return process
-
-
-def start_gateway(
-    server: str, port: int, fast_port: int, slow_port: int, workdir: Path
-) -> subprocess.Popen[bytes]:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(workdir),
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"sqlite:///{workdir / f'{server}.sqlite3'}",
-        "VANDAMME_CONFIG_FILE": str(workdir / "none.toml"),
-        "VANDAMME_USER_CONFIG_FILE": str(workdir / "none.toml"),
-        "FAST_API_KEY": "bench-key",
-        "FAST_BASE_URL": f"http://127.0.0.1:{fast_port}/v1",
-        "SLOW_API_KEY": "bench-key",
-        "SLOW_BASE_URL": f"http://127.0.0.1:{slow_port}/v1",
-        "VDM_DEFAULT_PROVIDER": "fast",
-    }
-    command = pinned(0, [sys.executable, "manage.py", "serve", "--server", server, "--port", str(port)])
-    process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    parser.add_argument(
+        "--repeat", type=int, help="rounds of the timed phases (median); default 3, --quick 1"
     )
-    wait_http(f"http://127.0.0.1:{port}/health")
-    return process
+    return parser.parse_args(argv)
 
 
-def measure(port: int, model: str, quick: bool, *, slow_port: int, slow_model: str) -> dict[str, Result]:
-    seconds = 2.0 if quick else 5.0
-    plain = build_request("/v1/messages", {**BODY, "model": model}, port)
-    fast_stream = build_request("/v1/messages", {**BODY, "model": model, "stream": True}, port)
-    slow_stream = build_request("/v1/messages", {**BODY, "model": slow_model, "stream": True}, slow_port)
-    loop = asyncio.new_event_loop()
+def _measure(target: Target, mock: Mock, plan: Plan, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
+    print(f"measuring {target.name} …", flush=True)
+    started = time.monotonic()
+    figures = Runner(target, mock, plan, loop).measure()
+    print(f"  {target.name}: {time.monotonic() - started:.0f} s", flush=True)
+    return figures
+
+
+def _measure_server(
+    name: str, start: Callable[[], Server], mock: Mock, plan: Plan, loop: asyncio.AbstractEventLoop
+) -> dict[str, Any]:
+    """Start a proxy, measure it, stop it; a proxy that fails to start or breaks is reported,
+    not fatal, so the others are still measured."""
     try:
-        loop.run_until_complete(
-            run_load(port, plain, concurrency=8, seconds=1.0, max_requests=300)
-        )  # warm-up
-        return {
-            "c1": loop.run_until_complete(
-                run_load(port, plain, concurrency=1, seconds=seconds, max_requests=3000)
-            ),
-            "c64": loop.run_until_complete(
-                run_load(port, plain, concurrency=64, seconds=seconds, max_requests=10**9)
-            ),
-            "ttfb_c1": loop.run_until_complete(
-                run_load(slow_port, slow_stream, concurrency=1, seconds=seconds, max_requests=15)
-            ),
-            "ttfb_c64": loop.run_until_complete(
-                run_load(slow_port, slow_stream, concurrency=64, seconds=seconds, max_requests=10**9)
-            ),
-            "streams_c64": loop.run_until_complete(
-                run_load(port, fast_stream, concurrency=64, seconds=seconds, max_requests=10**9)
-            ),
-        }
+        server = start()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        print(f"  {name} could not start: {exc}", flush=True)
+        return {"error": str(exc)}
+    try:
+        return _measure(Target(name, server.port, MODEL, server.pid), mock, plan, loop)
     finally:
-        loop.close()
+        stop(server.process)
 
 
-def summarize(results: dict[str, Result]) -> dict[str, float]:
+def _context(plan: Plan) -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    )
     return {
-        "p50_ms_c1": results["c1"].pct(results["c1"].latencies, 0.5),
-        "p99_ms_c1": results["c1"].pct(results["c1"].latencies, 0.99),
-        "rps_c64": results["c64"].rps,
-        "p50_ms_c64": results["c64"].pct(results["c64"].latencies, 0.5),
-        "p99_ms_c64": results["c64"].pct(results["c64"].latencies, 0.99),
-        "ttfb_ms_c1": results["ttfb_c1"].pct(results["ttfb_c1"].first_bytes, 0.5),
-        "ttfb_ms_c64_slow": results["ttfb_c64"].pct(results["ttfb_c64"].first_bytes, 0.5),
-        "streams_per_s_c64": results["streams_c64"].rps,
-        "errors": float(sum(r.errors for r in results.values())),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "commit": commit.stdout.strip(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "pinned": can_pin(),
+        "load_average_at_start": os.getloadavg(),
+        "plan": asdict(plan),
     }
 
 
-def report(direct: dict[str, float], gateways: dict[str, dict[str, float]]) -> str:
-    rows = [("figure", "direct", *gateways)]
-    for name in direct:
-        rows.append((name, f"{direct[name]:.2f}", *(f"{g[name]:.2f}" for g in gateways.values())))
-    lines = ["  ".join(cell.ljust(18) for cell in row) for row in rows]
-    lines.append("")
-    for server, figures in gateways.items():
-        lines.append(
-            f"{server}: added p50 c=1 {figures['p50_ms_c1'] - direct['p50_ms_c1']:+.2f} ms; "
-            f"added TTFB c=1 {figures['ttfb_ms_c1'] - direct['ttfb_ms_c1']:+.2f} ms, "
-            f"c=64 slow {figures['ttfb_ms_c64_slow'] - direct['ttfb_ms_c64_slow']:+.2f} ms; "
-            f"RPS c=64 {figures['rps_c64'] / direct['rps_c64']:.3f}x direct; "
-            f"streams/s {figures['streams_per_s_c64'] / direct['streams_per_s_c64']:.3f}x direct; "
-            f"peak RSS {figures['rss_peak_mib']:.0f} MiB"
-        )
-    return "\n".join(lines)
+def _jsonable(value: Any) -> Any:
+    """NaN (a figure not measured) as null: JSON has no NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def run(args: argparse.Namespace) -> Path:
+    plan = QUICK if args.quick else FULL
+    if args.repeat:
+        plan = replace(plan, repeat=args.repeat)
+    context = _context(plan)
+    if not context["pinned"]:
+        print("fewer than two cores: nothing is pinned, the figures mix proxy and client", flush=True)
+    raise_open_file_limit()
+    pin_this_process(CLIENT_CORE)
+    workdir = Path(tempfile.mkdtemp(prefix="vandamme-bench-"))
+    loop = uvloop.new_event_loop()
+    mock = start_mock(workdir)
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        results["direct"] = _measure(Target("direct", mock.port, MODEL, mock.process.pid), mock, plan, loop)
+        for server in args.servers:
+            results[server] = _measure_server(
+                server, partial(start_gateway, server, workdir, mock.port), mock, plan, loop
+            )
+        if args.yardstick:
+            results[YARDSTICK_NAME] = _measure_server(
+                YARDSTICK_NAME, partial(start_yardstick, workdir, mock.port), mock, plan, loop
+            )
+    finally:
+        stop(mock.process)
+        loop.close()
+    if any("error" in figures for figures in results.values()):
+        print(f"logs kept in {workdir}", flush=True)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    text, data = summary(
+        results, gateways=args.servers, yardstick_name=YARDSTICK_NAME if args.yardstick else None
+    )
+    print("\n" + text)
+    context["load_average_at_end"] = os.getloadavg()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}{'-quick' if args.quick else ''}.json"
+    path.write_text(
+        json.dumps(_jsonable({"context": context, "results": results, "summary": data}), indent=2)
+    )
+    print(f"\nwritten to {path.relative_to(REPO)}")
+    return path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--servers", nargs="+", default=["daphne", "uvicorn"])
-    args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="vandamme-bench-"))
-    fast_port, slow_port = free_port(), free_port()
-    mocks = [start_mock(fast_port, 0), start_mock(slow_port, 20)]
-    try:
-        direct = summarize(measure(fast_port, "bench", args.quick, slow_port=slow_port, slow_model="bench"))
-        gateways: dict[str, dict[str, float]] = {}
-        for server in args.servers:
-            port = free_port()
-            gateway = start_gateway(server, port, fast_port, slow_port, workdir)
-            try:
-                figures = summarize(
-                    measure(port, "fast:bench", args.quick, slow_port=port, slow_model="slow:bench")
-                )
-                figures["rss_peak_mib"] = rss_peak_mib(gateway.pid)
-                gateways[server] = figures
-            finally:
-                gateway.terminate()
-                gateway.wait(timeout=10)
-        print(report({**direct, "rss_peak_mib": float("nan")}, gateways))
-        out = REPO / "bench" / "results"
-        out.mkdir(exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        (out / f"{stamp}.json").write_text(json.dumps({"direct": direct, "gateways": gateways}, indent=2))
-    finally:
-        for mock in mocks:
-            mock.terminate()
+    run(parse_args())
 
 
 if __name__ == "__main__":
