@@ -5,6 +5,10 @@ POST /v1/messages          Anthropic JSON, or SSE (the "hit directly" reference)
 POST /v1/messages/count_tokens  {"input_tokens": 42}
 Streams send CHUNKS deltas DELAY_MS apart. Answers in microseconds otherwise.
 Usage: python bench/mock_upstream.py PORT [CHUNKS] [DELAY_MS]
+
+The benchmark itself (``python -m bench.run``) runs ``tests.mock_upstream`` instead: its
+pacing can be changed while it runs, and it streams about three times faster. This one stays
+for tests/integration/test_anthropic_upstream_live.py, which relies on its fixed replies.
 """
 
 import asyncio

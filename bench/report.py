@@ -9,6 +9,7 @@ from typing import Any
 # vandamme-proxy 2.0.9's RPS at c=64 in PERF.md, measured on another machine: a check
 # against it is indicative only. ``--yardstick`` measures it in the same run instead.
 PERF_MD_YARDSTICK_RPS_C64 = 283.0
+NOISY_PCT = 10.0  # other processes' share of a core above which a target's figures are flagged
 SOAK_FLAT_MIB = 2.0  # RSS growth allowed over the second half of the soak (≈ 40 B/request)
 
 LABELS = {
@@ -181,6 +182,11 @@ def summary(
             lines += [check.line() for check in checks]
         data[name] = {"compared": compared, "checks": [asdict(c) | {"met": c.met} for c in checks]}
     for name, figures in results.items():
+        noise = max(
+            figures.get("other_load_pct_proxy_core", 0.0), figures.get("other_load_pct_client_core", 0.0)
+        )
+        if noise > NOISY_PCT:
+            lines.append(f"{name}: other processes took up to {noise:.0f}% of a core we use: noisy figures")
         if "error" in figures:
             lines.append(f"{name}: not measured: {figures['error']}")
         elif figures.get("error_samples"):
