@@ -207,6 +207,7 @@ class Runner:
             "many_streams": float(plan.many_streams),
             "many_streams_completed": float(many.completed),
             "many_streams_errors": float(many.errors),
+            "many_streams_error_samples": many.error_samples,
             "many_streams_peak_upstream": peak,
             "many_streams_ttft_p99_ms": percentile_ms(many.first_tokens, 0.99),
             "rss_mib_after_many_streams": rss_mib(self.target.pid),

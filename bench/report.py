@@ -188,6 +188,7 @@ def summary(
             lines.append(f"{name}: other processes took up to {noise:.0f}% of a core we use: noisy figures")
         if "error" in figures:
             lines.append(f"{name}: not measured: {figures['error']}")
-        elif figures.get("error_samples"):
-            lines.append(f"{name}: error samples: {figures['error_samples']}")
+        for key in ("error_samples", "many_streams_error_samples"):
+            if figures.get(key):
+                lines.append(f"{name}: {key.replace('_', ' ')}: {figures[key]}")
     return "\n".join(lines), data
