@@ -186,7 +186,7 @@ class Runner:
             "rss_mib_slow64": rss_peak,
         }
 
-    def many_streams(self) -> dict[str, float]:
+    def many_streams(self) -> dict[str, Any]:
         """``many_streams`` connections at once, one 20 ms-paced stream each; the mock's count
         of streams open at once shows they really overlapped."""
         plan = self.plan
