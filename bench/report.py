@@ -41,8 +41,8 @@ LABELS = {
     "rss_mib_soak_end": "  RSS MiB at end",
     "rss_hwm_mib": "RSS high-water MiB",
     "errors": "errors (other phases)",
-    "other_load_pct_proxy_core": "other sessions' load, proxy core %",
-    "other_load_pct_client_core": "other sessions' load, client core %",
+    "other_load_pct_proxy_core": "others' load on proxy core %",
+    "other_load_pct_client_core": "others' load on client core %",
 }
 
 

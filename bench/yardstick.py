@@ -8,6 +8,7 @@ with its own command, ``vdm server start``. Its packaged profiles name providers
 configured here, so strict profile validation is switched off or it refuses to start.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ def ensure_installed() -> Path:
     """Create the virtualenv and install the pinned release when it is not there yet;
     returns the ``vdm`` command."""
     if _installed_version() != VERSION:
-        print(f"installing {PACKAGE}=={VERSION} into {VENV.relative_to(REPO)} …", flush=True)
+        print(f"installing {PACKAGE}=={VERSION} into {VENV} …", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         subprocess.run(
             [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -53,7 +54,7 @@ def yardstick_env(workdir: Path, mock_port: int) -> dict[str, str]:
     """Its configuration, from the environment only: HOME and the working directory are the
     run's own, so no user or local vandamme-config.toml is read."""
     return {
-        "PATH": "/usr/bin:/bin",
+        "PATH": os.environ.get("PATH", ""),
         "HOME": str(workdir),
         "LOG_LEVEL": "WARNING",
         "PROXY_API_KEY": PROXY_KEY,
