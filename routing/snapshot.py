@@ -152,9 +152,12 @@ class SnapshotHolder:
         table = self.table
         if table is not None and now - self.checked_at < settings.VANDAMME_SNAPSHOT_TTL:
             return table
-        if table is not None and await config_generation_aget() == table.generation:
+        if table is not None:
+            # Claimed before the await: requests arriving during the check keep using the
+            # table instead of each starting a check of their own (one per TTL per process).
             self.checked_at = now
-            return table
+            if await config_generation_aget() == table.generation:
+                return table
         async with self._lock():
             if self.table is not table and self.table is not None:
                 return self.table  # another request rebuilt it while we waited
