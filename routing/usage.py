@@ -113,18 +113,20 @@ class UsageRecorder:
             wakeup.clear()
             await self.flush()
 
-    def _take_batch(self) -> list[UsageEvent]:
-        size = min(len(self._buffer), settings.VANDAMME_USAGE_BATCH)
+    def _take_batch(self, most: int | None = None) -> list[UsageEvent]:
+        size = min(len(self._buffer), settings.VANDAMME_USAGE_BATCH, most or len(self._buffer))
         return [self._buffer.popleft() for _ in range(size)]
 
     def _put_back(self, batch: list[UsageEvent]) -> None:
         self._buffer.extendleft(reversed(batch))
 
     async def flush(self) -> int:
-        """Write everything buffered now; on failure the batch goes back to the front."""
+        """Write what is buffered now (not what arrives meanwhile: under steady traffic the
+        writer would never rest); on failure the batch goes back to the front."""
         written = 0
-        while self._buffer:
-            batch = self._take_batch()
+        due = len(self._buffer)
+        while written < due and self._buffer:
+            batch = self._take_batch(due - written)
             try:
                 await sync_to_async(_write, thread_sensitive=False)(batch)
             except Exception:
