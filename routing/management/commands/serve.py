@@ -1,5 +1,6 @@
 """Start the gateway: migrate if needed, load env/TOML configuration, serve ASGI."""
 
+import argparse
 import asyncio
 import os
 import sys
@@ -15,6 +16,8 @@ from providers.summary import render_summary_table
 from routing.upstream import close_upstream_clients
 from vandamme.configuration import config_load_from_disk
 
+LISTEN_BACKLOG = 2048  # pending connections the kernel queues (uvicorn's default too)
+
 
 def _has_pending_migrations() -> bool:
     executor = MigrationExecutor(connection)
@@ -29,8 +32,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne")
         parser.add_argument("--skip-load", action="store_true", help="Serve the database as it is.")
+        # Internal: the fresh process that only serves (see _exec_server).
+        parser.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["serve_only"]:
+            self._serve_daphne(options["host"], options["port"])
+            return
         if _has_pending_migrations():
             call_command("migrate", interactive=False, verbosity=1)
         if not options["skip_load"]:
@@ -41,14 +49,22 @@ class Command(BaseCommand):
         )
         self.stdout.flush()
         connection.close()
-        self._serve(options["server"], options["host"], options["port"])
+        self._exec_server(options["server"], options["host"], options["port"])
 
     @staticmethod
-    def _serve(server: str, host: str, port: int) -> None:
+    def _exec_server(server: str, host: str, port: int) -> None:
+        """Serve from a fresh process: what migrate and load_config imported and allocated
+        (about 14 MiB) is not carried into the long-running server."""
         if server == "uvicorn":
             argv = ["uvicorn", "vandamme.asgi:application", "--host", host, "--port", str(port)]
-            argv += ["--lifespan", "off", "--no-access-log"]
+            argv += ["--lifespan", "off", "--no-access-log", "--backlog", str(LISTEN_BACKLOG)]
             os.execvp(sys.executable, [sys.executable, "-m", *argv])  # noqa: S606
+        manage_py = str(settings.BASE_DIR / "manage.py")
+        manage = [sys.executable, manage_py, "serve", "--serve-only", "--host", host, "--port", str(port)]
+        os.execvp(sys.executable, manage)  # noqa: S606
+
+    @staticmethod
+    def _serve_daphne(host: str, port: int) -> None:
         from daphne.cli import CommandLineInterface  # installs Twisted's asyncio reactor
         from twisted.internet import defer, reactor
 
@@ -60,4 +76,8 @@ class Command(BaseCommand):
         # without ASGI lifespan events, so it has no such hook: process exit closes the
         # sockets there. (zope interfaces declare methods without ``self``; mypy misreads them.)
         cast(Any, reactor).addSystemEventTrigger("before", "shutdown", close_clients)
-        CommandLineInterface().run(["-b", host, "-p", str(port), "vandamme.asgi:application"])
+        # An endpoint string, not -b/-p: daphne's default listen backlog is 50, and a burst
+        # of new connections beyond it is reset (bench/: 1 000 concurrent streams).
+        interface = host.replace(":", "\\:")  # IPv6 colons are escaped in endpoint strings
+        endpoint = f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
+        CommandLineInterface().run(["-e", endpoint, "vandamme.asgi:application"])
