@@ -22,7 +22,6 @@ from django.db import DatabaseError, connection
 
 from routing.auth import ClientAuth
 from routing.errors import GatewayError
-from routing.limits.redis_store import RedisLimitStore
 from routing.limits.rules import BudgetLimit, CallLimits, call_limits, refusal
 from routing.limits.stores import LimitStore, MemoryLimitStore
 from teams.selectors import team_tokens_spent
@@ -49,6 +48,13 @@ def _spent_and_release(team_id: int, start: float, until: float) -> int:
             connection.close()
 
 
+def _redis_store(url: str) -> LimitStore:
+    # Imported here: redis-py's asyncio client costs ~20 MiB a gateway without Redis never needs.
+    from routing.limits.redis_store import RedisLimitStore
+
+    return RedisLimitStore(url, timeout=settings.VANDAMME_LIMITS_REDIS_TIMEOUT)
+
+
 class Limiter:
     def __init__(self) -> None:
         self._stores: dict[str, LimitStore] = {}
@@ -58,8 +64,7 @@ class Limiter:
         url = settings.VANDAMME_LIMITS_REDIS_URL
         store = self._stores.get(url)
         if store is None:
-            timeout = settings.VANDAMME_LIMITS_REDIS_TIMEOUT
-            store = self._stores[url] = RedisLimitStore(url, timeout=timeout) if url else MemoryLimitStore()
+            store = self._stores[url] = _redis_store(url) if url else MemoryLimitStore()
         return store
 
     def reset(self) -> None:
