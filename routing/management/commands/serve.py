@@ -80,4 +80,6 @@ class Command(BaseCommand):
         # of new connections beyond it is reset (bench/: 1 000 concurrent streams).
         interface = host.replace(":", "\\:")  # IPv6 colons are escaped in endpoint strings
         endpoint = f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
-        CommandLineInterface().run(["-e", endpoint, "vandamme.asgi:application"])
+        # -v 0: no daphne access line on stdout; the gateway writes its own (vandamme.access),
+        # with the request id, and uvicorn runs with --no-access-log for the same reason.
+        CommandLineInterface().run(["-v", "0", "-e", endpoint, "vandamme.asgi:application"])
