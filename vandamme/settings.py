@@ -47,7 +47,9 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # --- Applications ------------------------------------------------------------------------
 
 INSTALLED_APPS = [
-    "daphne",  # first, so `manage.py runserver` serves ASGI and streams
+    # First, so its `manage.py runserver` (daphne's: ASGI, streaming) wins over staticfiles';
+    # in place of daphne's own app, which would import Twisted in every process.
+    "vandamme.devserver",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

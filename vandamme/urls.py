@@ -4,6 +4,11 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView
 
+# Registers the API token with the OpenAPI schema. Here, not in an AppConfig.ready():
+# the schema is only built through this URLconf, which a data-plane process never loads
+# (routing.asgi), so such a process need not import drf-spectacular at all.
+import apitokens.schema  # noqa: F401
+
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("providers.api.urls")),
     path("", include("aliases.api.urls")),

@@ -60,7 +60,10 @@ class Command(BaseCommand):
             argv += ["--lifespan", "off", "--no-access-log", "--backlog", str(LISTEN_BACKLOG)]
             os.execvp(sys.executable, [sys.executable, "-m", *argv])  # noqa: S606
         manage_py = str(settings.BASE_DIR / "manage.py")
-        manage = [sys.executable, manage_py, "serve", "--serve-only", "--host", host, "--port", str(port)]
+        # --skip-checks: this process ran them; the URL check would import the control
+        # plane's URLconf (admin, DRF, drf-spectacular: ~17 MiB) into the data-plane server.
+        manage = [sys.executable, manage_py, "serve", "--serve-only", "--skip-checks"]
+        manage += ["--host", host, "--port", str(port)]
         os.execvp(sys.executable, manage)  # noqa: S606
 
     @staticmethod
