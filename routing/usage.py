@@ -14,15 +14,21 @@ import atexit
 import contextlib
 import logging
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, models, transaction
 from django.utils import timezone
 
 from teams.models import GatewayKey, UsageRecord
+
+if TYPE_CHECKING:
+    from django.db.models import Field
+
+    UsageFields = tuple[Field[Any, Any], ...]
 
 logger = logging.getLogger(__name__)
 
@@ -47,15 +53,45 @@ class UsageEvent:
     created_at: datetime = field(default_factory=timezone.now)
 
 
+def _insert_statement() -> tuple[str, "UsageFields"]:
+    """``INSERT INTO teams_usagerecord (…) VALUES (%s, …)`` and the fields it fills."""
+    meta = UsageRecord._meta
+    fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Names from the model's own metadata, quoted; every value travels as a parameter.
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})", fields  # noqa: S608
+
+
+def _rows(events: list[UsageEvent], fields: "UsageFields") -> list[tuple[Any, ...]]:
+    """One parameter tuple per event, by the model's attribute names. Every value is an
+    int, str, bool or None that the drivers take as is, but the time, which the backend
+    adapts (SQLite stores text)."""
+    adapt_time = connection.ops.adapt_datetimefield_value
+    names = [field.attname for field in fields]
+    timed = {index for index, field in enumerate(fields) if isinstance(field, models.DateTimeField)}
+    return [
+        tuple(
+            adapt_time(getattr(event, name)) if index in timed else getattr(event, name)
+            for index, name in enumerate(names)
+        )
+        for event in events
+    ]
+
+
 def _write(events: list[UsageEvent]) -> None:
-    """One batch: the records, then the keys' last use (two queries in all)."""
+    """One batch: the records, then the keys' last use (two statements in all).
+
+    One ``executemany`` rather than ``bulk_create``: the ORM spent ~80 µs of Python per
+    row building model instances and SQL (bench/: ~15% of the gateway's CPU at c=64), in
+    a worker thread that holds the GIL the event loop needs; this is ~18 µs, mostly
+    SQLite's own time with the GIL released.
+    """
     try:
-        rows = []
-        for event in events:
-            values = asdict(event)
-            values.pop("key_id")
-            rows.append(UsageRecord(**values))
-        UsageRecord.objects.bulk_create(rows)
+        sql, fields = _insert_statement()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, _rows(events, fields))
         key_ids = {event.key_id for event in events if event.key_id}
         if key_ids:
             GatewayKey.objects.filter(pk__in=key_ids).update(last_used_at=max(e.created_at for e in events))

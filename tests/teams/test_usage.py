@@ -1,6 +1,7 @@
 """Usage accounting: every proxied request is recorded, in batches, off the request path."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -121,3 +122,40 @@ def test_the_buffer_is_bounded(settings: object) -> None:
     assert usage_recorder.pending == 5
     assert usage_recorder.dropped == 3
     usage_recorder.dropped = 0
+
+
+@pytest.mark.django_db
+def test_a_written_record_keeps_every_field() -> None:
+    team = Team.objects.create(name="research")
+    key, _plaintext = gateway_key_create(team=team)
+    when = datetime(2026, 12, 2, 15, 4, 5, 678000, tzinfo=UTC)
+    event = UsageEvent(
+        provider="openai",
+        model_requested="fast",
+        model_served="gpt-4o-mini",
+        status=502,
+        latency_ms=1234,
+        streamed=True,
+        input_tokens=12,
+        output_tokens=34,
+        cached_tokens=5,
+        ttft_ms=56,
+        error="upstream stream failed (ReadError)",
+        team_id=team.pk,
+        team_name="research",
+        key_prefix=key.prefix,
+        key_id=key.pk,
+        created_at=when,
+    )
+    usage._write([event, UsageEvent(provider="p", model_requested="m", model_served="m", status=200,
+                                    latency_ms=1, streamed=False, created_at=when - timedelta(1))])  # fmt: skip
+    record, plain = UsageRecord.objects.order_by("id")
+    expected = {name: value for name, value in vars_of(event).items() if name != "key_id"}
+    assert {name: getattr(record, name) for name in expected} == expected
+    assert (plain.team_id, plain.ttft_ms, plain.streamed, plain.error) == (None, None, False, "")
+    key.refresh_from_db()
+    assert key.last_used_at == when
+
+
+def vars_of(event: UsageEvent) -> dict[str, object]:
+    return {name: getattr(event, name) for name in event.__dataclass_fields__}
