@@ -224,10 +224,8 @@ async def _attempt(
         headers.update(await authorize(provider, key, signable))
     except CredentialError as exc:
         return _credential_failure(provider, key, exc)
-    client = upstream_client(provider)
-    outgoing = client.build_request(request.method, request.url, content=request.body, headers=headers)
     try:
-        response = await client.send(outgoing, stream=True)
+        response = await upstream_client(provider).send(request.method, request.url, headers, request.body)
     except httpx.TimeoutException as exc:
         message = f"upstream provider '{provider.name}' timed out ({type(exc).__name__})"
         return _Failure(GatewayError(504, message), "retry")
