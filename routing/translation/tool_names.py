@@ -1,7 +1,8 @@
 """Tool-name sanitization for providers that restrict function names.
 
-OpenAI (and most providers that copy it) accept only ``^[a-zA-Z0-9_-]{1,64}$``;
-Anthropic tool names may be longer or carry other characters (MCP tools such as
+OpenAI (and most providers that copy it) accept only ``^[a-zA-Z0-9_-]{1,64}$``, and
+Gemini also wants the first character to be a letter or an underscore; a sanitized name
+keeps to both rules. Anthropic tool names may be longer or carry other characters (MCP tools such as
 ``mcp__server__do.thing``). Names are rewritten going up and restored coming back.
 
 The mapping is deterministic and independent of the order of ``tools``: names that
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-VALID_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+VALID_TOOL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 _DISALLOWED = re.compile(r"[^a-zA-Z0-9_-]")
 _MAX_LENGTH = 64
 _SUFFIX_LENGTH = 8  # hex characters of sha256: collisions are astronomically unlikely
@@ -29,7 +30,9 @@ def _hash_suffix(name: str, attempt: int) -> str:
 
 
 def _cleaned(name: str) -> str:
-    return _DISALLOWED.sub("_", name) or "tool"
+    cleaned = _DISALLOWED.sub("_", name) or "tool"
+    # Gemini refuses a name that starts with a digit or a dash.
+    return cleaned if cleaned[0].isalpha() or cleaned[0] == "_" else f"_{cleaned}"
 
 
 def _suffixed(name: str, attempt: int = 0) -> str:

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from routing.translation import ToolNameMap, build_tool_name_map, sanitize_tool_name
 
-VALID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# OpenAI's rule, and Gemini's: the first character is a letter or an underscore.
+VALID = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 
 
 def test_without_sanitization_the_map_is_identity() -> None:
@@ -25,6 +26,9 @@ def test_without_sanitization_the_map_is_identity() -> None:
         ("mcp__srv__do.thing", "mcp__srv__do_thing"),
         ("weird name/with:chars", "weird_name_with_chars"),
         ("", "tool"),
+        ("1password.lookup", "_1password_lookup"),
+        ("-dash", "_-dash"),
+        ("é", "_"),
     ],
 )
 def test_invalid_characters_become_underscores(original: str, expected: str) -> None:
@@ -82,3 +86,10 @@ def test_any_names_map_to_unique_valid_reversible_names(raw_names: list[str]) ->
     assert len(set(upstream)) == len(upstream)
     for name in raw_names:
         assert names.to_client(names.to_upstream(name)) == name
+
+
+def test_names_starting_with_a_digit_are_renamed_and_restored() -> None:
+    names = build_tool_name_map([{"name": "7zip"}, {"name": "_private"}], sanitize=True)
+    assert names.to_upstream("7zip") == "_7zip"
+    assert names.to_client("_7zip") == "7zip"
+    assert names.to_upstream("_private") == "_private"
