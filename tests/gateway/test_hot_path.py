@@ -7,9 +7,11 @@ import json
 import httpx
 import pytest
 import respx
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 
 from aliases.models import Alias
+from routing import views
+from routing.asgi import DATA_PLANE_URLCONF, fixed_routes
 from tests.gateway.conftest import OPENAI_BASE
 from vandamme.asgi import application
 
@@ -78,3 +80,32 @@ async def test_saved_change_is_seen_after_the_ttl(respx_mock: respx.MockRouter, 
         response = await _ask(http, "fast")
     assert response.headers["x-vandamme-model"] == "gpt-4.1"
     assert json.loads(route.calls.last.request.content)["model"] == "gpt-4.1"
+
+
+async def test_error_answers_take_no_thread_hop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Django's chain logs every answer of 400 or more in a worker thread; the data plane's
+    fixed paths skip it, so a burst of rejected requests (a 429 storm) stays on the loop."""
+    hops: list[object] = []
+    original_call = SyncToAsync.__call__
+
+    async def counting_call(self: SyncToAsync, *args: object, **kwargs: object) -> object:
+        hops.append(self.func)
+        return await original_call(self, *args, **kwargs)
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://gw"
+    ) as http:
+        await http.post("/v1/messages", content=b"{}")  # warms the snapshot (a thread hop)
+        monkeypatch.setattr(SyncToAsync, "__call__", counting_call)
+        for path in ("/v1/messages", "/v1/chat/completions"):
+            for _ in range(5):
+                response = await http.post(path, content=b"not json")
+                assert response.status_code == 400
+    assert hops == []
+
+
+def test_fixed_routes_are_the_data_plane_paths_without_parameters() -> None:
+    routes = fixed_routes(DATA_PLANE_URLCONF)
+    assert routes["/v1/messages"] is views.messages
+    assert routes["/"] is views.root
+    assert not any(path.startswith("/^") for path in routes)  # the catch-all regex stays with Django
