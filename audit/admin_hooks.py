@@ -1,7 +1,8 @@
 """Audit for the admin: every add, change and delete Django's admin logs is recorded too.
 
 ``AuditedAdmin`` hooks ``log_addition``/``log_change``/``log_deletions`` (which the admin
-calls for its forms, its delete views and the bulk delete action), the inline formsets
+calls for its forms, its delete views and the bulk delete action; a deletion records what
+cascades with it too, such as a provider's keys), the inline formsets
 of a change page (``save_related``) and the custom actions (``run_audited``).
 The state before a change is taken when the change page loads the object.
 """
@@ -17,7 +18,13 @@ from django.forms import BaseModelFormSet, ModelForm
 from django.http import HttpRequest
 
 from audit.models import AuditAction, AuditSource
-from audit.services import audit_record, instance_state, masked_json
+from audit.services import (
+    audit_record,
+    audit_record_cascade,
+    cascaded_deletions,
+    instance_state,
+    masked_json,
+)
 
 BEFORE_ATTRIBUTE = "_audit_state_before"
 M = TypeVar("M", bound=models.Model)
@@ -91,10 +98,15 @@ class AuditedAdmin(admin.ModelAdmin):
         return entry
 
     def log_deletions(self, request: HttpRequest, queryset: Iterable[models.Model]) -> Any:
+        """Called before the delete: the objects that go with each one can still be found."""
         objects = list(queryset)
         entries = super().log_deletions(request, objects)  # type: ignore[arg-type]
+        actor = getattr(request, "user", None)
         for obj in objects:
+            cascaded = cascaded_deletions(obj)
             _record(request, obj, AuditAction.DELETE, before=instance_state(obj), object_id=obj.pk)
+            for deletion in cascaded:
+                audit_record_cascade(actor=actor, source=AuditSource.ADMIN, deletion=deletion)
         return entries
 
     def save_related(

@@ -9,7 +9,13 @@ from django.db import IntegrityError, models, transaction
 from rest_framework import exceptions, serializers, status, viewsets
 
 from audit.models import AuditAction, AuditSource
-from audit.services import audit_record, instance_state
+from audit.services import (
+    Deletion,
+    audit_record,
+    audit_record_cascade,
+    cascaded_deletions,
+    instance_state,
+)
 
 M = TypeVar("M", bound=models.Model)
 
@@ -44,9 +50,13 @@ class AuditedModelViewSet(viewsets.ModelViewSet, Generic[M]):
         object_id = current.pk if current is not None else None
         try:
             with transaction.atomic():
+                # Found before the delete, in its transaction: what goes with the object.
+                cascaded = cascaded_deletions(current) if action == AuditAction.DELETE and current else []
                 obj = service() or current
                 assert obj is not None  # noqa: S101  (create and update return the object)
                 self._audit(action, obj, before, object_id)
+                for deletion in cascaded:
+                    self._audit_cascade(deletion)
         except self.conflict_errors as error:
             raise Conflict(str(error)) from error
         except DjangoValidationError as error:
@@ -66,9 +76,17 @@ class AuditedModelViewSet(viewsets.ModelViewSet, Generic[M]):
             instance=obj,
             before=before,
             after=None if action == AuditAction.DELETE else instance_state(obj),
-            message=f"{self.request.method} {self.request.path}",
+            message=self._how(),
             object_id=object_id,
         )
+
+    def _audit_cascade(self, deletion: Deletion) -> None:
+        audit_record_cascade(
+            actor=self.request.user, source=AuditSource.API, deletion=deletion, message=self._how()
+        )
+
+    def _how(self) -> str:
+        return f"{self.request.method} {self.request.path}"
 
     def perform_create(self, serializer: serializers.BaseSerializer[M]) -> None:
         data = dict(serializer.validated_data)

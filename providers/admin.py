@@ -26,6 +26,11 @@ from providers.services import (
 sensitive_secret = method_decorator(
     sensitive_post_parameters("secret", *(f"keys-{i}-secret" for i in range(50)))
 )
+MANAGED_TITLE = "Managed by env/TOML"
+MANAGED_NOTE = (
+    "Set by the environment or a TOML file, so read-only here: the next load would set them "
+    "again. Change them where they are set."
+)
 KEY_STATE_FIELDS = (
     "masked",
     "source",
@@ -120,16 +125,33 @@ class ProviderAdmin(SecretSafeAdmin):
     def managed_fields(self, obj: Provider) -> str:
         if not obj.field_sources:
             return "nothing: every field is edited here"
+        # A field no layer names (passthrough without keys) is still set by the load: the row's source.
         return format_html_join(
             ", ",
             "{} ({})",
-            sorted((name.replace("_list", ""), source) for name, source in obj.field_sources.items()),
+            sorted(
+                (name.replace("_list", ""), source or obj.source)
+                for name, source in obj.field_sources.items()
+            ),
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Provider | None = None) -> tuple[str, ...]:
-        managed = tuple(name for name in (obj.field_sources if obj else {}) if name != "passthrough")
-        extra = ("name",) if obj and obj.source != "admin" else ()
-        return (*self.readonly_fields, *extra, *managed)
+        # The API's rule (Provider.managed_fields): an edit here would be undone by the next load.
+        return (*self.readonly_fields, *(obj.managed_fields() if obj else ()))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Provider | None = None) -> Any:
+        """The managed fields apart, under a note that says why they are read-only."""
+        fieldsets = super().get_fieldsets(request, obj)
+        managed = set(obj.managed_fields()) if obj else set()
+        if not managed:
+            return fieldsets
+        names = [str(name) for name in fieldsets[0][1]["fields"]]
+        position = {field.name: index for index, field in enumerate(Provider._meta.fields)}
+        in_model_order = sorted((name for name in names if name in managed), key=lambda n: position.get(n, 0))
+        return [
+            (None, {"fields": [name for name in names if name not in managed]}),
+            (MANAGED_TITLE, {"fields": in_model_order, "description": MANAGED_NOTE}),
+        ]
 
     @sensitive_secret
     def add_view(

@@ -97,8 +97,17 @@ class Provider(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def managed_fields(self) -> list[str]:
+        """The fields the next load sets again, so the admin and the API refuse to change
+        them: those a load wrote (``field_sources``) and the name of a loaded row (the
+        load finds its row by name)."""
+        names = list(self.field_sources)
+        if self.source != Source.ADMIN:
+            names.append("name")
+        return names
+
     def is_field_managed(self, field_name: str) -> bool:
-        return field_name in self.field_sources
+        return field_name in self.managed_fields()
 
     @property
     def resolved_base_url(self) -> str:

@@ -157,10 +157,8 @@ class ManagedFieldError(ValueError):
 
 
 def _refuse_managed_changes(provider: Provider, fields: dict[str, Any]) -> None:
-    managed = [name for name, value in fields.items() if name in provider.field_sources]
+    managed = [name for name in provider.managed_fields() if name in fields]
     changed = [name for name in managed if getattr(provider, name) != fields[name]]
-    if provider.source != Source.ADMIN and "name" in fields and fields["name"] != provider.name:
-        changed.append("name")
     if changed:
         raise ManagedFieldError(provider, changed)
 

@@ -5,6 +5,7 @@ HTTP is split in two Django handlers that share one URLconf:
   (empty by default): Django's session/auth/CSRF middleware are sync and would cost a
   thread hop per proxied request, and the proxy authenticates with gateway keys anyway;
 - everything else (admin, REST API) runs with the full ``MIDDLEWARE`` stack.
+Lifespan events (uvicorn) go to ``routing.lifespan``, which closes the upstream clients.
 """
 
 import os
@@ -19,6 +20,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from routing.asgi import DataPlaneASGIHandler, split_planes  # noqa: E402
+from routing.lifespan import lifespan  # noqa: E402
 from vandamme.websocket_urls import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -26,5 +28,7 @@ application = ProtocolTypeRouter(
         "http": split_planes(data_plane=DataPlaneASGIHandler(), control_plane=django_asgi_app),
         # Staff only, by the admin session; the origin must be an allowed host.
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Startup and shutdown (uvicorn sends these; daphne does not, serve hooks its reactor).
+        "lifespan": lifespan,
     }
 )

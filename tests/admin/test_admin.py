@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from aliases.models import Alias
+from providers.admin import MANAGED_NOTE, MANAGED_TITLE
 from providers.crypto import decrypt_secret, fingerprint_secret
 from providers.models import ApiKey, Provider, ProviderLoadResult, Source
 from providers.services import api_key_create
@@ -154,6 +155,42 @@ def test_managed_fields_are_read_only(admin_client: Client, provider: Provider) 
     )
     provider.refresh_from_db()
     assert provider.base_url == "https://acme.example/v1"
+
+
+def test_every_field_a_load_manages_is_read_only_passthrough_too(
+    admin_client: Client, provider: Provider
+) -> None:
+    provider.source = Source.ENV
+    provider.field_sources = {"base_url": "file", "passthrough": "env"}
+    provider.save()
+    url = reverse("admin:providers_provider_change", args=[provider.pk])
+    page = admin_client.get(url).content.decode()
+    for field in ("name", "base_url", "passthrough"):
+        assert f'name="{field}"' not in page, field
+    assert 'name="timeout"' in page
+    assert MANAGED_TITLE in page
+    assert MANAGED_NOTE in page
+    form = {
+        "name": "renamed",
+        "api_format": "openai",
+        "base_url": "https://hijack.example/v1",
+        "passthrough": "on",
+        "timeout": "60",
+        "max_retries": "2",
+        "custom_headers": "{}",
+        "models_list": "[]",
+        "fallbacks": "[]",
+        **_inline_management(total=0),
+    }
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    provider.refresh_from_db()
+    assert (provider.name, provider.base_url, provider.passthrough) == (
+        "acme",
+        "https://acme.example/v1",
+        False,
+    )
+    assert provider.timeout == 60  # the unmanaged field did change: the form was accepted
 
 
 def test_env_alias_is_read_only(admin_client: Client, provider: Provider) -> None:

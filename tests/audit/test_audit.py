@@ -98,6 +98,7 @@ def test_admin_add_change_delete_and_inline_keys_are_audited(admin_client: Clien
         ("update", "providers.apikey"),
         ("update", "providers.provider"),
         ("delete", "providers.provider"),
+        ("delete", "providers.apikey"),  # deleted with its provider
     ]
     assert all((e.source, e.actor_name, e.actor_id) == ("admin", "admin", admin_user.pk) for e in entries)
     key_update, provider_update = entries[2], entries[3]

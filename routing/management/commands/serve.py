@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from providers.summary import render_summary_table
-from routing.upstream import close_upstream_clients
+from routing.lifespan import gateway_shutdown
 from vandamme.configuration import config_load_from_disk
 
 LISTEN_BACKLOG = 2048  # pending connections the kernel queues (uvicorn's default too)
@@ -57,7 +57,9 @@ class Command(BaseCommand):
         (about 14 MiB) is not carried into the long-running server."""
         if server == "uvicorn":
             argv = ["uvicorn", "vandamme.asgi:application", "--host", host, "--port", str(port)]
-            argv += ["--lifespan", "off", "--no-access-log", "--backlog", str(LISTEN_BACKLOG)]
+            # Lifespan on: its shutdown event closes the upstream clients (routing.lifespan);
+            # "on", not "auto", so an application that cannot answer it fails at startup.
+            argv += ["--lifespan", "on", "--no-access-log", "--backlog", str(LISTEN_BACKLOG)]
             os.execvp(sys.executable, [sys.executable, "-m", *argv])  # noqa: S606
         manage_py = str(settings.BASE_DIR / "manage.py")
         # --skip-checks: this process ran them; the URL check would import the control
@@ -71,14 +73,14 @@ class Command(BaseCommand):
         from daphne.cli import CommandLineInterface  # installs Twisted's asyncio reactor
         from twisted.internet import defer, reactor
 
-        def close_clients() -> defer.Deferred[None]:
-            return defer.Deferred.fromFuture(asyncio.ensure_future(close_upstream_clients()))
+        def shut_down() -> defer.Deferred[None]:
+            return defer.Deferred.fromFuture(asyncio.ensure_future(gateway_shutdown()))
 
-        # Close the pooled upstream clients on the reactor's loop before it stops (else
-        # aiohttp logs "Unclosed client session" at every shutdown). uvicorn runs Django
-        # without ASGI lifespan events, so it has no such hook: process exit closes the
-        # sockets there. (zope interfaces declare methods without ``self``; mypy misreads them.)
-        cast(Any, reactor).addSystemEventTrigger("before", "shutdown", close_clients)
+        # daphne sends no ASGI lifespan events: run the gateway's shutdown (close the pooled
+        # upstream clients, write the buffered usage) on the reactor's loop before it stops,
+        # as uvicorn's lifespan shutdown does. (zope interfaces declare methods without
+        # ``self``; mypy misreads them.)
+        cast(Any, reactor).addSystemEventTrigger("before", "shutdown", shut_down)
         # An endpoint string, not -b/-p: daphne's default listen backlog is 50, and a burst
         # of new connections beyond it is reset (bench/: 1 000 concurrent streams).
         interface = host.replace(":", "\\:")  # IPv6 colons are escaped in endpoint strings

@@ -1,0 +1,48 @@
+"""Process shutdown: what the gateway does before its event loop stops, for both servers.
+
+uvicorn sends ASGI lifespan events; ``lifespan`` answers them and runs ``gateway_shutdown``
+on ``lifespan.shutdown``, after uvicorn has finished the open requests. daphne sends none:
+``serve`` runs the same ``gateway_shutdown`` from a Twisted "before shutdown" trigger.
+Lifespan is a scope of its own, routed by type: an HTTP request never reaches this code.
+
+The buffered usage records are written here too, not left to the ``atexit`` hook of
+``routing.usage``: after a graceful shutdown on SIGTERM uvicorn raises the signal again
+with its default handler, so the process ends without running ``atexit`` hooks.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+
+from routing.upstream import close_upstream_clients
+from routing.usage import usage_recorder
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
+async def gateway_shutdown() -> None:
+    """Close the pooled upstream clients on the running loop (else aiohttp warns
+    "Unclosed client session" for each one at exit) and write the buffered usage."""
+    await close_upstream_clients()
+    await usage_recorder.flush()
+
+
+async def lifespan(scope: Scope, receive: Receive, send: Send) -> None:
+    """The ASGI lifespan protocol: nothing to do at startup, ``gateway_shutdown`` at shutdown."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            try:
+                await gateway_shutdown()
+            except Exception as error:
+                logger.exception("shutdown failed")
+                await send({"type": "lifespan.shutdown.failed", "message": str(error)})
+                return
+            await send({"type": "lifespan.shutdown.complete"})
+            return
