@@ -4,6 +4,7 @@ encoding, the answer translation (whole and streamed) and the next request."""
 import base64
 import itertools
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from anthropic.lib.streaming._messages import accumulate_event
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from routing.adapters.http import provider_quirks
 from routing.adapters.openai_answers import completion_as_chunk
 from routing.translation import (
     PLAIN_OPENAI,
@@ -30,6 +32,7 @@ from routing.translation.reasoning_details import (
     details_from_blocks,
     merged,
 )
+from tests.routing.test_model_resolution import provider
 
 OPENROUTER = ProviderQuirks(reasoning_details=True)
 NAMES = build_tool_name_map([], sanitize=False)
@@ -361,3 +364,18 @@ def test_any_stream_comes_back_as_its_entries_in_any_block_order(case: Any, orde
     assert content[:-1] == detail_blocks(entries)  # the same blocks a whole answer gets
     order.shuffle(content)
     assert next_request(content).get("reasoning_details", []) == entries
+
+
+@pytest.mark.parametrize(
+    ("name", "base_url", "expected"),
+    [
+        ("openrouter", "https://openrouter.ai/api/v1", True),  # the packaged seed row
+        ("openrouter-eu", "http://127.0.0.1:9000/v1", True),  # a gateway in front of it
+        ("router", "https://openrouter.ai/api/v1", True),
+        ("openai", "https://api.openai.com/v1", False),
+        ("deepseek", "https://api.deepseek.com/v1", False),
+    ],
+)
+def test_openrouter_is_known_by_name_or_host(name: str, base_url: str, expected: bool) -> None:
+    config = replace(provider(name), base_url=base_url)
+    assert provider_quirks(config).reasoning_details is expected
