@@ -9,11 +9,12 @@ from typing import Any
 
 import anthropic
 import httpx
+import openai
 import pytest
 import respx
 
 from providers.models import Provider
-from tests.gateway.chat_helpers import openai_sse
+from tests.gateway.chat_helpers import openai_sse, post_chat
 from tests.gateway.conftest import OPENAI_BASE, make_provider
 
 OPENROUTER_BASE = "http://openrouter.upstream.test/api/v1"
@@ -201,3 +202,47 @@ async def test_other_providers_show_plain_reasoning_and_send_no_details(
         model="mockai:m", max_tokens=1024, tools=[BASH], messages=with_tool_result(first)
     )
     assert "reasoning_details" not in route.calls[1].request.content.decode()
+
+
+# -- the OpenAI door: a passthrough ---------------------------------------------------------
+
+OPENAI_HISTORY: list[dict[str, Any]] = [
+    USER,
+    {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL], "reasoning_details": DETAILS},
+    {"role": "tool", "tool_call_id": TOOL_CALL["id"], "content": "a.txt"},
+]
+OPENAI_TOOLS = [{"type": "function", "function": {"name": "Bash", "parameters": BASH["input_schema"]}}]
+
+
+@respx.mock(assert_all_mocked=False)
+async def test_openai_door_passes_reasoning_details_through_untouched(
+    openrouter: Provider, openai_sdk: openai.AsyncOpenAI, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.post(f"{OPENROUTER_BASE}/chat/completions").respond(json=FIRST)
+    raw = await openai_sdk.chat.completions.with_raw_response.create(
+        model=MODEL,
+        messages=OPENAI_HISTORY,  # reasoning_details is OpenRouter's: not in the SDK's types
+        tools=OPENAI_TOOLS,
+    )
+    assert json.loads(raw.content) == FIRST
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["messages"] == OPENAI_HISTORY
+
+
+@respx.mock(assert_all_mocked=False)
+async def test_openai_door_streams_reasoning_details_byte_for_byte(
+    openrouter: Provider, respx_mock: respx.MockRouter
+) -> None:
+    stream = first_stream()
+    route = respx_mock.post(f"{OPENROUTER_BASE}/chat/completions").mock(return_value=sse_response(stream))
+    body = {
+        "model": MODEL,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": OPENAI_HISTORY,
+        "tools": OPENAI_TOOLS,
+    }
+    response = await post_chat(body)
+    assert response.status_code == 200
+    assert response.content == stream
+    assert json.loads(route.calls.last.request.content) == {**body, "model": "anthropic/claude-sonnet-4.5"}
