@@ -36,6 +36,7 @@ from routing.streams import ByteSource, anthropic_error_event, openai_to_anthrop
 from routing.token_count import count_request_tokens
 from routing.translation import (
     OpenAIToAnthropicStream,
+    ProviderQuirks,
     ToolNameMap,
     TranslationError,
     anthropic_to_openai_request,
@@ -119,12 +120,13 @@ async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRe
     provider = resolution.provider
     stream = bool(call.body.get("stream"))
     tool_names = build_tool_name_map(call.body.get("tools") or [], sanitize=provider.tool_name_sanitization)
+    quirks = provider_quirks(provider)
     try:
         openai_body = anthropic_to_openai_request(
             call.body,
             upstream_model=resolution.upstream_model,
             tool_names=tool_names,
-            quirks=provider_quirks(provider),
+            quirks=quirks,
         )
     except TranslationError as exc:
         raise invalid_request(str(exc)) from exc
@@ -137,30 +139,36 @@ async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRe
     )
     response = opened.response
     if stream and not is_json_media_type(response.headers.get("content-type", "")):
-        return _anthropic_stream(call, resolution, response, tool_names)
+        return _anthropic_stream(call, resolution, response, tool_names, quirks)
     # A whole answer, or JSON where a stream was asked for: an error, or a completion.
     completion = await read_completion(response, resolution)
     if stream:
-        return _anthropic_stream(call, resolution, CompletionAsStream(completion), tool_names)
+        return _anthropic_stream(call, resolution, CompletionAsStream(completion), tool_names, quirks)
     stop_sequences = call.body.get("stop_sequences")
     message = openai_to_anthropic_response(
         completion,
         client_model=call.body["model"],
         tool_names=tool_names,
         stop_sequences=stop_sequences if isinstance(stop_sequences, list) else None,
+        quirks=quirks,
     )
     call.record(resolution, 200, message.get("usage"), streamed=False)
     return json_response(message, headers=served_by(resolution))
 
 
 def _anthropic_stream(
-    call: ProxyCall, resolution: Resolution, source: ByteSource, tool_names: ToolNameMap
+    call: ProxyCall,
+    resolution: Resolution,
+    source: ByteSource,
+    tool_names: ToolNameMap,
+    quirks: ProviderQuirks,
 ) -> StreamingHttpResponse:
     requested_stops = call.body.get("stop_sequences")
     translator = OpenAIToAnthropicStream(
         client_model=call.body["model"],
         tool_names=tool_names,
         stop_sequences=requested_stops if isinstance(requested_stops, list) else None,
+        quirks=quirks,
     )
     watch = call.watch_stream(resolution)
     events = openai_to_anthropic_events(

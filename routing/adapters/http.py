@@ -17,6 +17,7 @@ def _anthropic_root(base_url: str) -> str:
 # provider name, for self-hosted gateways in front of them).
 GEMINI_HOSTS = ("generativelanguage.googleapis.com", "aiplatform.googleapis.com")
 DEEPSEEK_HOSTS = ("api.deepseek.com",)
+OPENROUTER_HOSTS = ("openrouter.ai",)
 AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 AZURE_V1_PATH = "/openai/v1"
 
@@ -55,6 +56,7 @@ def provider_quirks(provider: ProviderConfig) -> ProviderQuirks:
     return ProviderQuirks(
         thought_signatures=_is_family(provider, "gemini", GEMINI_HOSTS),
         reasoning_on_tool_turns=_is_family(provider, "deepseek", DEEPSEEK_HOSTS),
+        reasoning_details=_is_family(provider, "openrouter", OPENROUTER_HOSTS),
     )
 
 

@@ -17,6 +17,7 @@ from routing.translation.provider_state import (
     split_tool_id,
     with_signature,
 )
+from routing.translation.reasoning_details import details_from_blocks
 from routing.translation.shapes import (
     JSONObject,
     block_type,
@@ -27,9 +28,11 @@ from routing.translation.shapes import (
 )
 from routing.translation.tool_names import ToolNameMap
 
-# Assistant blocks OpenAI has no place for. Thinking signatures only mean something to
-# Anthropic; server-tool blocks (web search, code execution, MCP…) ran on Anthropic's side.
-_DROPPED_ASSISTANT_BLOCKS = frozenset({"thinking", "redacted_thinking", "container_upload"})
+# Assistant blocks OpenAI has no place for: server-tool blocks (web search, code
+# execution, MCP…) ran on Anthropic's side.
+_DROPPED_ASSISTANT_BLOCKS = frozenset({"container_upload"})
+# Thinking goes up only where the provider takes it back (``ProviderQuirks``).
+_REASONING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 _SERVER_TOOL_SUFFIXES = ("_tool_use", "_tool_result")
 
 
@@ -106,11 +109,15 @@ def _is_dropped_assistant_block(kind: str) -> bool:
     return kind in _DROPPED_ASSISTANT_BLOCKS or kind.endswith(_SERVER_TOOL_SUFFIXES)
 
 
+def _thinking_texts(blocks: list[JSONObject]) -> list[str]:
+    return [b["thinking"] for b in blocks if b["type"] == "thinking" and isinstance(b.get("thinking"), str)]
+
+
 def _assistant_messages(
     content: Any, field: str, tool_names: ToolNameMap, quirks: ProviderQuirks
 ) -> list[JSONObject]:
     texts: list[str] = []
-    thinking: list[str] = []
+    reasoning: list[JSONObject] = []
     calls: list[tuple[JSONObject, str | None]] = []
     for index, block in enumerate(content_blocks(content, field)):
         path = f"{field}.{index}"
@@ -119,8 +126,8 @@ def _assistant_messages(
             texts.append(require_str(block.get("text"), f"{path}.text"))
         elif kind == "tool_use":
             calls.append(_tool_call(block, path, tool_names))
-        elif kind == "thinking" and isinstance(block.get("thinking"), str):
-            thinking.append(block["thinking"])
+        elif kind in _REASONING_BLOCKS:
+            reasoning.append(block)
         elif not _is_dropped_assistant_block(kind):
             raise TranslationError(
                 f"unsupported content block type {kind[:40]!r} in an assistant message", f"{path}.type"
@@ -128,11 +135,14 @@ def _assistant_messages(
     if not texts and not calls:
         return []  # e.g. a turn that held only thinking
     message: JSONObject = {"role": "assistant", "content": "\n\n".join(texts) if texts else None}
+    details = details_from_blocks(reasoning) if quirks.reasoning_details else []
+    if details:
+        message["reasoning_details"] = details
     if calls:
         message["tool_calls"] = _signed_calls(calls, quirks)
         if quirks.reasoning_on_tool_turns:
             # Even empty: DeepSeek's thinking mode rejects a tool-call turn without the field.
-            message["reasoning_content"] = "\n\n".join(thinking)
+            message["reasoning_content"] = "\n\n".join(_thinking_texts(reasoning))
     return [message]
 
 

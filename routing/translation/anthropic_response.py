@@ -16,7 +16,13 @@ from routing.translation.openai_fields import (
     reasoning_text,
     tool_use_id,
 )
-from routing.translation.provider_state import thought_signature, tool_id_with_signature
+from routing.translation.provider_state import (
+    PLAIN_OPENAI,
+    ProviderQuirks,
+    thought_signature,
+    tool_id_with_signature,
+)
+from routing.translation.reasoning_details import detail_blocks, reasoning_details
 from routing.translation.shapes import JSONObject
 from routing.translation.tool_arguments import parse_tool_arguments
 from routing.translation.tool_names import ToolNameMap
@@ -55,12 +61,17 @@ def _tool_use_block(call: JSONObject, tool_names: ToolNameMap) -> JSONObject:
     }
 
 
-def _content_blocks(message: JSONObject, tool_names: ToolNameMap) -> list[JSONObject]:
-    blocks: list[JSONObject] = []
+def _reasoning_blocks(message: JSONObject, quirks: ProviderQuirks) -> list[JSONObject]:
+    details = reasoning_details(message) if quirks.reasoning_details else []
+    if details:  # OpenRouter: each entry a block that carries it back (``reasoning`` repeats them)
+        return detail_blocks(details)
     reasoning = reasoning_text(message)
-    if reasoning:
-        # No signature exists for non-Anthropic reasoning; the empty one marks that.
-        blocks.append({"type": "thinking", "thinking": reasoning, "signature": ""})
+    # No signature exists for non-Anthropic reasoning; the empty one marks that.
+    return [{"type": "thinking", "thinking": reasoning, "signature": ""}] if reasoning else []
+
+
+def _content_blocks(message: JSONObject, tool_names: ToolNameMap, quirks: ProviderQuirks) -> list[JSONObject]:
+    blocks = _reasoning_blocks(message, quirks)
     text = _message_text(message)
     refusal = message.get("refusal")
     if not text and isinstance(refusal, str):
@@ -77,12 +88,13 @@ def openai_to_anthropic_response(
     client_model: str,
     tool_names: ToolNameMap,
     stop_sequences: Sequence[str] | None,
+    quirks: ProviderQuirks = PLAIN_OPENAI,
 ) -> JSONObject:
     """The Anthropic message for a non-streaming completion; ``model`` is the client's name."""
     payload: dict[str, Any] = resp if isinstance(resp, dict) else {}
     choice = first_choice(payload) or {}
     message = choice.get("message")
-    content = _content_blocks(message, tool_names) if isinstance(message, dict) else []
+    content = _content_blocks(message, tool_names, quirks) if isinstance(message, dict) else []
     matched = matched_stop_sequence(choice, stop_sequences)
     refused = (
         isinstance(message, dict) and isinstance(message.get("refusal"), str) and bool(message["refusal"])

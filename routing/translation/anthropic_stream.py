@@ -4,6 +4,8 @@ The output always follows the Anthropic grammar: ``message_start``; content bloc
 numbered 0, 1, 2… with exactly one open at a time (``content_block_start``, deltas,
 ``content_block_stop``); one ``message_delta``; ``message_stop``. Each chunk is
 translated as it arrives; tool-call argument fragments are forwarded, never collected.
+The one wait: an OpenRouter ``reasoning.encrypted`` entry becomes a ``redacted_thinking``
+block, which has no deltas, so it starts (whole) when the next thing arrives.
 
 Usage arrives in a chunk with empty ``choices`` (``stream_options.include_usage``),
 possibly after the chunk carrying ``finish_reason``; so the stop reason and the final
@@ -24,7 +26,20 @@ from routing.translation.openai_fields import (
     reasoning_text,
     tool_use_id,
 )
-from routing.translation.provider_state import thought_signature, tool_id_with_signature
+from routing.translation.provider_state import (
+    PLAIN_OPENAI,
+    ProviderQuirks,
+    thought_signature,
+    tool_id_with_signature,
+)
+from routing.translation.reasoning_details import (
+    continues,
+    detail_block,
+    merged,
+    reasoning_details,
+    visible_field,
+    visible_text,
+)
 from routing.translation.tool_names import ToolNameMap
 
 StreamEvent = tuple[str, dict[str, Any]]
@@ -34,9 +49,11 @@ ToolKey = int | str
 @dataclass
 class _OpenBlock:
     index: int
-    kind: str  # "thinking" | "text" | "tool_use"
+    kind: str  # "thinking" | "text" | "tool_use" | "detail" (an OpenRouter reasoning entry)
     tool_key: ToolKey | None = None
     upstream_id: str | None = None
+    detail: dict[str, Any] | None = None  # the entry so far, for "detail"
+    position: int = 0  # the entry's place in the answer's reasoning_details
 
 
 def _event(name: str, **fields: Any) -> StreamEvent:
@@ -58,8 +75,11 @@ class OpenAIToAnthropicStream:
         message_id: str | None = None,
         input_tokens_hint: int = 0,
         stop_sequences: Sequence[str] | None = None,
+        quirks: ProviderQuirks = PLAIN_OPENAI,
     ) -> None:
         self._client_model = client_model
+        self._quirks = quirks
+        self._details_seen = 0
         self._tool_names = tool_names
         self._message_id = message_id
         self._input_tokens_hint = input_tokens_hint
@@ -139,10 +159,14 @@ class OpenAIToAnthropicStream:
         }
         return _event("message_start", message=message)
 
-    def _open_block(self, block: _OpenBlock, content_block: dict[str, Any]) -> list[StreamEvent]:
+    def _open_block(self, block: _OpenBlock, content_block: dict[str, Any] | None) -> list[StreamEvent]:
+        """Close the open block and open ``block``; without ``content_block`` its start
+        waits for its close (a redacted_thinking block is all there is at its start)."""
         events = self._close_block()
         self._open = block
         self._next_index += 1
+        if content_block is None:
+            return events
         return [*events, _event("content_block_start", index=block.index, content_block=content_block)]
 
     def _close_block(self) -> list[StreamEvent]:
@@ -160,10 +184,47 @@ class OpenAIToAnthropicStream:
                     delta={"type": "signature_delta", "signature": ""},
                 )
             )
+        if block.detail is not None:
+            events.extend(self._detail_close(block.index, detail_block(block.detail, block.position)))
         if block.tool_key is not None:
             self._closed_tool_keys.add(block.tool_key)
         events.append(_event("content_block_stop", index=block.index))
         return events
+
+    @staticmethod
+    def _detail_close(index: int, block: dict[str, Any]) -> list[StreamEvent]:
+        """A thinking block gets the entry as its signature; a redacted one starts now, whole."""
+        if block["type"] == "thinking":
+            delta = {"type": "signature_delta", "signature": block["signature"]}
+            return [_event("content_block_delta", index=index, delta=delta)]
+        return [_event("content_block_start", index=index, content_block=block)]
+
+    def _detail_fragment(self, fragment: dict[str, Any]) -> list[StreamEvent]:
+        """One streamed reasoning_details fragment: more of the open entry, or the next one."""
+        block = self._open
+        text = visible_text(fragment)
+        if block is not None and block.detail is not None and continues(block.detail, fragment):
+            block.detail = merged(block.detail, fragment)
+            events: list[StreamEvent] = []
+        else:
+            block = _OpenBlock(self._next_index, "detail", detail=dict(fragment), position=self._details_seen)
+            self._details_seen += 1
+            visible = visible_field(fragment) is not None
+            start = {"type": "thinking", "thinking": "", "signature": ""} if visible else None
+            events = self._open_block(block, start)
+        if text:
+            delta = {"type": "thinking_delta", "thinking": text}
+            events.append(_event("content_block_delta", index=block.index, delta=delta))
+        return events
+
+    def _reasoning_events(self, delta: dict[str, Any]) -> list[StreamEvent]:
+        details = reasoning_details(delta) if self._quirks.reasoning_details else []
+        if details:  # OpenRouter: the entries, not ``reasoning`` (which repeats their text)
+            return [event for fragment in details for event in self._detail_fragment(fragment)]
+        reasoning = reasoning_text(delta)
+        if not reasoning:
+            return []
+        return self._delta("thinking", {"type": "thinking_delta", "thinking": reasoning})
 
     def _delta(self, kind: str, delta: dict[str, Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -183,10 +244,7 @@ class OpenAIToAnthropicStream:
     def _choice_events(self, choice: dict[str, Any]) -> list[StreamEvent]:
         delta = choice.get("delta")
         delta = delta if isinstance(delta, dict) else {}
-        events: list[StreamEvent] = []
-        reasoning = reasoning_text(delta)
-        if reasoning:
-            events.extend(self._delta("thinking", {"type": "thinking_delta", "thinking": reasoning}))
+        events = self._reasoning_events(delta)
         for key in ("content", "refusal"):
             text = _nonempty_str(delta.get(key))
             if text is not None:

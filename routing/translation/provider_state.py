@@ -15,6 +15,9 @@ DeepSeek's thinking mode returns ``reasoning_content``. It must not come back on
 plain answer turn (the first reasoner answered that with a 400; thinking mode ignores
 it), and must come back on every assistant turn that made tool calls (thinking mode
 answers a missing one with a 400). Thinking blocks carry it through the client.
+
+OpenRouter wants its ``reasoning_details`` back unchanged in the next request;
+``routing.translation.reasoning_details`` carries them in thinking blocks.
 """
 
 import base64
@@ -36,6 +39,7 @@ class ProviderQuirks:
 
     thought_signatures: bool = False  # Gemini: signatures back on tool calls
     reasoning_on_tool_turns: bool = False  # DeepSeek: reasoning_content back on tool-call turns
+    reasoning_details: bool = False  # OpenRouter: reasoning_details as thinking blocks, and back
 
 
 PLAIN_OPENAI = ProviderQuirks()
