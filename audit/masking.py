@@ -31,3 +31,13 @@ def mask_secrets(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [mask_secrets(item) for item in value]
     return value
+
+
+def unmask_headers(sent: Mapping[str, str], stored: Mapping[str, str]) -> dict[str, str]:
+    """``sent`` with every ``MASK`` value replaced by the stored one: a form or API client
+    that only ever saw the masked value sends it back to mean "keep it". Raises
+    ``ValueError`` naming the headers that have no stored value to keep."""
+    unknown = [name for name, value in sent.items() if value == MASK and name not in stored]
+    if unknown:
+        raise ValueError(f"no stored value to keep for {', '.join(unknown)}")
+    return {name: stored[name] if value == MASK else value for name, value in sent.items()}

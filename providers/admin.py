@@ -1,6 +1,7 @@
 """Admin for providers and their key pools. Secrets are write-only; every write of a key
 goes through ``providers.services`` so the encryption invariant always holds."""
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -12,8 +13,9 @@ from django.utils.html import format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
 from audit.admin_hooks import AuditedAdmin, ReadOnlyAdmin
-from providers.forms import ApiKeyForm, ApiKeyInlineFormSet
-from providers.models import ApiKey, Provider, ProviderLoadResult
+from audit.masking import mask_secrets
+from providers.forms import ApiKeyForm, ApiKeyInlineFormSet, ProviderForm
+from providers.models import ApiKey, Provider, ProviderLoadResult, Source
 from providers.services import (
     DuplicateKeyError,
     api_key_create,
@@ -27,6 +29,7 @@ sensitive_secret = method_decorator(
     sensitive_post_parameters("secret", *(f"keys-{i}-secret" for i in range(50)))
 )
 MANAGED_TITLE = "Managed by env/TOML"
+MASKED_HEADERS = "masked_custom_headers"
 MANAGED_NOTE = (
     "Set by the environment or a TOML file, so read-only here: the next load would set them "
     "again. Change them where they are set."
@@ -101,6 +104,7 @@ class ProviderAdmin(SecretSafeAdmin):
     )
     list_filter = ("api_format", "enabled", "source")
     search_fields = ("name",)
+    form = ProviderForm
     inlines = (ApiKeyInline,)
     actions = ("enable", "disable", "make_default")
     readonly_fields = ("source", "managed_fields", "created_at", "updated_at")
@@ -135,18 +139,40 @@ class ProviderAdmin(SecretSafeAdmin):
             ),
         )
 
+    @admin.display(description="custom headers")
+    def masked_custom_headers(self, obj: Provider) -> str:
+        # A read-only model field would be shown as stored, Authorization values included.
+        return json.dumps(mask_secrets(obj.custom_headers or {}), ensure_ascii=False)
+
+    def _managed_names(self, obj: Provider | None) -> list[str]:
+        """The managed fields as this page names them (custom headers by their masked view)."""
+        names = obj.managed_fields() if obj else []
+        return [MASKED_HEADERS if name == "custom_headers" else name for name in names]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Provider | None = None) -> tuple[str, ...]:
         # The API's rule (Provider.managed_fields): an edit here would be undone by the next load.
-        return (*self.readonly_fields, *(obj.managed_fields() if obj else ()))
+        return (*self.readonly_fields, *self._managed_names(obj))
+
+    def get_exclude(self, request: HttpRequest, obj: Provider | None = None) -> tuple[str, ...]:
+        # Managed headers are shown by their masked view only, never as a form field.
+        managed_headers = obj is not None and obj.is_field_managed("custom_headers")
+        return ("custom_headers",) if managed_headers else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Provider | None = None) -> bool:
+        # As the API: a loaded provider would come back with the next load.
+        if obj is not None and obj.source != Source.ADMIN:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_fieldsets(self, request: HttpRequest, obj: Provider | None = None) -> Any:
         """The managed fields apart, under a note that says why they are read-only."""
         fieldsets = super().get_fieldsets(request, obj)
-        managed = set(obj.managed_fields()) if obj else set()
+        managed = set(self._managed_names(obj))
         if not managed:
             return fieldsets
         names = [str(name) for name in fieldsets[0][1]["fields"]]
         position = {field.name: index for index, field in enumerate(Provider._meta.fields)}
+        position[MASKED_HEADERS] = position["custom_headers"]
         in_model_order = sorted((name for name in names if name in managed), key=lambda n: position.get(n, 0))
         return [
             (None, {"fields": [name for name in names if name not in managed]}),

@@ -1,12 +1,40 @@
-"""Admin forms for API keys: the secret is write-only (entered once, never rendered)."""
+"""Admin forms for providers and API keys: a key's secret is write-only (entered once,
+never rendered); secret-looking custom header values are shown masked."""
 
 from typing import Any
 
 from django import forms
 
-from providers.models import ApiKey, Source
+from audit.masking import MASK, mask_secrets, unmask_headers
+from providers.models import ApiKey, Provider, Source
 
 MANAGED_SOURCES = (Source.ENV, Source.FILE)
+
+
+class ProviderForm(forms.ModelForm):
+    """The page shows secret-looking header values (Authorization, *key*, *token*…) masked,
+    as the API does; a masked value posted back keeps the stored one. No Meta: the admin
+    builds it with the fields of its fieldsets."""
+
+    instance: Provider
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("custom_headers")
+        if field is not None:
+            field.help_text = f"Secret-looking values show as {MASK}; leave them so to keep them."
+            if self.instance.pk:
+                self.initial["custom_headers"] = mask_secrets(self.instance.custom_headers or {})
+
+    def clean_custom_headers(self) -> Any:
+        headers = self.cleaned_data.get("custom_headers") or {}
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            raise forms.ValidationError('Custom headers are a JSON object of strings: {"X-Name": "value"}.')
+        stored = self.instance.custom_headers if self.instance.pk else {}
+        try:
+            return unmask_headers(headers, stored or {})
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 class ApiKeyForm(forms.ModelForm):

@@ -5,7 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from audit.masking import MASK, mask_secrets
+from audit.masking import MASK, mask_secrets, unmask_headers
 from providers.models import ApiKey, Provider, ProviderLoadResult
 
 
@@ -64,11 +64,10 @@ class ProviderSerializer(serializers.ModelSerializer[Provider]):
     def validate_custom_headers(self, headers: dict[str, str]) -> dict[str, str]:
         """A masked value sent back means "keep the stored value" (clients never see it)."""
         stored = self.instance.custom_headers if isinstance(self.instance, Provider) else {}
-        kept = {name: stored[name] for name, value in headers.items() if value == MASK and name in stored}
-        unknown = [name for name, value in headers.items() if value == MASK and name not in stored]
-        if unknown:
-            raise serializers.ValidationError(f"no stored value to keep for {', '.join(unknown)}")
-        return {**headers, **kept}
+        try:
+            return unmask_headers(headers, stored)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
 
 
 class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
