@@ -7,7 +7,6 @@ The gateway is pinned to core 0; the mock upstream and the load generator share 
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+# The test suite's own process helpers: the bench starts its servers the same way.
+from tests.integration.gateway import free_port, stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 GATEWAY_CORE = 0
@@ -52,12 +54,6 @@ def raise_open_file_limit() -> int:
     return soft
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -72,16 +68,6 @@ def answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.TransportError:
         return False
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass
@@ -114,7 +100,7 @@ def start_mock(workdir: Path) -> Mock:
     try:
         wait_until(lambda: port_file.exists() or process.poll() is not None, "the mock writing its port", 20)
     except RuntimeError:
-        stop(process)
+        stop_process(process)
         raise
     if process.poll() is not None:
         raise RuntimeError(f"the mock upstream exited at start (status {process.returncode})")
@@ -156,7 +142,7 @@ def start_server(
     try:
         wait_until(lambda: process.poll() is not None or answers(health), f"{name} answering", START_SECONDS)
     except RuntimeError as exc:
-        stop(process)
+        stop_process(process)
         raise RuntimeError(f"{exc}:\n{server.log_tail()}") from None
     if process.poll() is not None:
         raise RuntimeError(f"{name} exited at start:\n{server.log_tail()}")

@@ -37,7 +37,7 @@ from bench.processes import (
     raise_open_file_limit,
     start_gateway,
     start_mock,
-    stop,
+    stop_process,
 )
 from bench.report import summary
 from bench.yardstick import PACKAGE, VERSION, start_yardstick
@@ -81,7 +81,7 @@ def _measure_server(
     try:
         return _measure(Target(name, server.port, MODEL, server.pid), mock, plan, loop)
     finally:
-        stop(server.process)
+        stop_process(server.process)
 
 
 def _context(plan: Plan) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> Path:
                 YARDSTICK_NAME, partial(start_yardstick, workdir, mock.port), mock, plan, loop
             )
     finally:
-        stop(mock.process)
+        stop_process(mock.process)
         loop.close()
     if any("error" in figures for figures in results.values()):
         print(f"logs kept in {workdir}", flush=True)

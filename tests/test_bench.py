@@ -12,7 +12,7 @@ import pytest
 
 from bench.loadgen import build_request, percentile_ms, run_phase
 from bench.measure import HEADERS, Plan, Runner, Target, answered, median_figures, stream_finished
-from bench.processes import core_busy_seconds, cpu_seconds, rss_mib, start_mock, stop
+from bench.processes import core_busy_seconds, cpu_seconds, rss_mib, start_mock, stop_process
 from bench.report import Yardstick, comparisons, summary, table, target_checks
 from tests.mock_upstream import MockUpstream
 
@@ -80,7 +80,7 @@ def test_a_miniature_measurement_through_the_mock_process(tmp_path: Path) -> Non
         figures = Runner(target, process_mock, TINY, loop).measure()
     finally:
         loop.close()
-        stop(process_mock.process)
+        stop_process(process_mock.process)
     assert figures["errors"] == 0, figures["error_samples"]
     assert figures["many_streams_errors"] == 0
     assert figures["many_streams_completed"] == TINY.many_streams
