@@ -42,6 +42,7 @@ class Reply:
     parts: list[tuple[float, bytes]] | None = None  # a chunked stream: (seconds to wait first, data)
     delay: float = 0.0  # seconds to wait before the status line
     drop_after: int | None = None  # stream: close after this many parts; whole: close unanswered
+    reset: bool = False  # a stream dropped with a connection reset (RST), not a close
     encoded: bytes | None = None  # the whole response on the wire, when it is cached
 
 

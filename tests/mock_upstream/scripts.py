@@ -17,6 +17,9 @@ A response spec is a JSON object; every key is optional:
 ``chunk_delay_ms``  wait between stream items
 ``drop_after``      a stream: close the connection after this many items, without ending the
                     body; a non-streamed reply: close the connection without answering
+``raw_b64``, ``pad_bytes``, ``reset_after``, ``cut_after_bytes``, ``end_after_bytes``, ``split``
+                    stream-level faults (raw bytes, a huge event, a reset, a cut, a short body,
+                    split frames): see ``faults``
 ``match``           only requests matching it (see ``matches``); a script entry that does not
                     match stays queued for a later request
 
@@ -32,20 +35,32 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tests.mock_upstream.faults import STREAM_FAULT_KEYS, apply_stream_faults, raw_b64_items, validate_faults
 from tests.mock_upstream.routes import (
     JSON_HEADERS,
     SSE_HEADERS,
     Pacing,
     Reply,
     body_shape,
+    classify,
     default_reply,
     error_reply,
     requested_model,
+    speaks_anthropic,
 )
 from tests.mock_upstream.wire import Request
 
-BODY_KEYS = ("json", "body", "sse", "events", "raw")
-RESPONSE_KEYS = {*BODY_KEYS, "status", "headers", "delay_ms", "chunk_delay_ms", "drop_after", "match"}
+BODY_KEYS = ("json", "body", "sse", "events", "raw", "raw_b64")
+RESPONSE_KEYS = {
+    *BODY_KEYS,
+    *STREAM_FAULT_KEYS,
+    "status",
+    "headers",
+    "delay_ms",
+    "chunk_delay_ms",
+    "drop_after",
+    "match",
+}
 RULE_KEYS = {*RESPONSE_KEYS, "times"}
 MATCH_KEYS = {"header", "equals", "contains", "present", "path", "path_contains", "method", "model", "stream"}
 
@@ -91,6 +106,8 @@ def validate_spec(spec: Any, *, rule: bool = False) -> dict[str, Any]:
         _require(_is_number(spec.get(key, 0)), f"{key} must be a number ≥ 0")
     drop_after = spec.get("drop_after", 0)
     _require(isinstance(drop_after, int) and drop_after >= 0, "drop_after must be an int ≥ 0")
+    fault = validate_faults(spec)
+    _require(fault is None, str(fault))
     times = spec.get("times", 1)
     _require(isinstance(times, int) and times >= 1, "times must be an int ≥ 1")
     if "match" in spec:
@@ -127,6 +144,8 @@ def _stream_items(spec: dict[str, Any]) -> list[bytes] | None:
         return [f"event: {e['event']}\n".encode() + _data_line(e.get("data", {})) for e in spec["events"]]
     if "raw" in spec:
         return [item.encode() for item in spec["raw"]]
+    if "raw_b64" in spec:
+        return raw_b64_items(spec)
     return None
 
 
@@ -169,6 +188,7 @@ def spec_reply(spec: dict[str, Any], request: Request, pacing: Pacing) -> Reply:
     )
     reply.delay = float(spec.get("delay_ms", 0)) / 1000
     reply.drop_after = spec.get("drop_after")
+    apply_stream_faults(reply, spec, anthropic=speaks_anthropic(request, classify(request)))
     return reply
 
 

@@ -6,6 +6,8 @@ thread of its own for tests, ``__main__`` a process of its own for the benchmark
 
 import asyncio
 import contextlib
+import socket
+import struct
 
 from tests.mock_upstream.control import control_reply, is_control
 from tests.mock_upstream.routes import Pacing, Reply, json_reply
@@ -29,6 +31,14 @@ async def _wait(seconds: float, reader: asyncio.StreamReader, writer: asyncio.St
         if _client_gone(reader, writer):
             return False
     return True
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP reset: zero linger makes the kernel send RST instead of FIN."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
 
 
 class MockServer:
@@ -121,15 +131,19 @@ class MockServer:
             writer.write(chunked_head(reply.status, reply.headers, keep_alive=keep_alive))
             for index, (wait, data) in enumerate(reply.parts):
                 if reply.drop_after is not None and index >= reply.drop_after:
-                    await writer.drain()
-                    streams.dropped += 1
-                    return False
+                    break
                 if wait:
                     await writer.drain()
                     if not await _wait(wait, reader, writer):
                         streams.aborted += 1
                         return False
                 writer.write(chunk(data))
+            if reply.drop_after is not None:
+                await writer.drain()
+                streams.dropped += 1
+                if reply.reset:
+                    _reset(writer)
+                return False
             writer.write(LAST_CHUNK)
             await writer.drain()
         except ConnectionError:
