@@ -33,6 +33,7 @@ from routing.chat_streams import (
     OpenAIUsageSniffer,
     anthropic_to_openai_chunks,
     openai_error_chunk,
+    openai_finished,
     restored_openai_stream,
     without_usage_chunk,
 )
@@ -129,10 +130,17 @@ async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRespon
         watch = call.watch_stream(resolution)
         chunks: AsyncIterator[bytes]
         if renamed:
-            chunks = restored_openai_stream(upstream, tool_names, on_complete=watch)
+            chunks = restored_openai_stream(
+                upstream, tool_names, on_complete=watch, secrets=provider_secrets(resolution)
+            )
         else:
             chunks = relay_bytes(
-                upstream, error_event=openai_error_chunk, on_complete=watch, sniffer=OpenAIUsageSniffer()
+                upstream,
+                error_event=openai_error_chunk,
+                on_complete=watch,
+                sniffer=OpenAIUsageSniffer(),
+                secrets=provider_secrets(resolution),
+                finished=openai_finished,
             )
         if not client_wants_usage:
             chunks = without_usage_chunk(chunks)

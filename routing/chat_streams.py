@@ -17,11 +17,20 @@ import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-import httpx
-
 from routing.errors import scrub_secrets
 from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data
-from routing.streams import CLIENT_CLOSED, UPSTREAM_BROKE, ByteSource, StreamDone, stream_failure_message
+from routing.streams import (
+    CLIENT_CLOSED,
+    CUT_SHORT,
+    UPSTREAM_BROKE,
+    ByteSource,
+    StreamDone,
+    has_finish_reason,
+    log_stream_failure,
+    max_event_bytes,
+    scrub_error_events,
+    stream_failure_message,
+)
 from routing.translation import AnthropicToOpenAIStream, ToolNameMap, anthropic_usage
 from routing.translation.openai_tool_names import restore_chunk
 
@@ -48,17 +57,32 @@ def _usage_of_chunk(data: str) -> dict[str, Any] | None:
 
 
 class OpenAIUsageSniffer:
-    """Reads usage out of an OpenAI chunk stream without touching the bytes relayed."""
+    """Reads usage out of an OpenAI chunk stream without touching the bytes relayed.
+
+    Fed whole events only (``relay_bytes`` frames them first), so a block without a
+    usage object is skipped without decoding it."""
 
     def __init__(self) -> None:
         self._decoder = SSEDecoder()
         self.usage: dict[str, Any] = {}
 
-    def feed(self, chunk: bytes) -> None:
-        for event in self._decoder.feed(chunk):
+    def feed(self, block: bytes) -> None:
+        if not _USAGE_OBJECT_BYTES.search(block):
+            return
+        for event in self._decoder.feed(block):
             usage = _usage_of_chunk(event.data)
             if usage is not None:
                 self.usage = usage
+
+
+_USAGE_OBJECT_BYTES = re.compile(rb'"usage"\s*:\s*\{')
+_FINISH_REASON = re.compile(rb'"finish_reason"\s*:\s*"')
+
+
+def openai_finished(block: bytes) -> bool:
+    """An OpenAI stream's answer is complete: ``[DONE]``, or a choice's ``finish_reason``
+    (some OpenAI-compatible servers omit ``[DONE]``)."""
+    return b"[DONE]" in block or _FINISH_REASON.search(block) is not None
 
 
 _EMPTY_CHOICES = re.compile(rb'"choices"\s*:\s*\[\s*\]')
@@ -100,48 +124,74 @@ def _verbatim(event: SSEEvent) -> bytes:
     return f"{lines}\n".encode()
 
 
-async def restored_openai_stream(
-    response: ByteSource, tool_names: ToolNameMap, *, on_complete: StreamDone
-) -> AsyncIterator[bytes]:
-    """An OpenAI stream with the client's tool names put back, re-encoded chunk by chunk."""
-    decoder = SSEDecoder()
-    usage: dict[str, Any] | None = None
-    status = CLIENT_CLOSED
+class _Restorer:
+    """Re-encodes OpenAI chunk events with the client's tool names put back."""
 
-    def restored(events: Iterable[SSEEvent]) -> bytes:
-        nonlocal usage
+    def __init__(self, tool_names: ToolNameMap) -> None:
+        self.tool_names = tool_names
+        self.usage: dict[str, Any] | None = None
+        self.finished = False
+
+    def restored(self, events: Iterable[SSEEvent], *, last: bool = False) -> bytes:
         out: list[bytes] = []
         for event in events:
             try:
                 chunk = json.loads(event.data)
             except ValueError:
+                if last and event.data.strip() != "[DONE]":
+                    raise  # the stream was cut inside its last event
+                self.finished = self.finished or event.data.strip() == "[DONE]"
                 out.append(_verbatim(event))  # [DONE], or whatever the provider sent
                 continue
             if not isinstance(chunk, dict):
                 out.append(_verbatim(event))
                 continue
-            restore_chunk(chunk, tool_names)
+            restore_chunk(chunk, self.tool_names)
             if isinstance(chunk.get("usage"), dict):
-                usage = anthropic_usage(chunk["usage"])
+                self.usage = anthropic_usage(chunk["usage"])
+            self.finished = self.finished or has_finish_reason(chunk)
             out.append(encode_data(chunk))
         return b"".join(out)
 
+
+async def restored_openai_stream(
+    response: ByteSource,
+    tool_names: ToolNameMap,
+    *,
+    on_complete: StreamDone,
+    secrets: tuple[str, ...] = (),
+) -> AsyncIterator[bytes]:
+    """An OpenAI stream with the client's tool names put back, re-encoded chunk by chunk;
+    an upstream error chunk is passed on scrubbed of secrets and ends the stream."""
+    decoder = SSEDecoder(max_event_bytes())
+    restorer = _Restorer(tool_names)
+    status = CLIENT_CLOSED
     try:
         async for raw in response.aiter_raw():
-            data = restored(decoder.feed(raw))
+            data = restorer.restored(decoder.feed(raw))
+            if b'"error"' in data:
+                data, failed = scrub_error_events(data, secrets)
+                if failed:
+                    status = UPSTREAM_BROKE
+                    yield data
+                    return
             if data:
                 yield data
-        tail = restored(decoder.flush())
+        tail = restorer.restored(decoder.flush(), last=True)
+        if not restorer.finished:
+            status = UPSTREAM_BROKE
+            yield tail + openai_error_chunk(CUT_SHORT)
+            return
         if tail:
             yield tail
         status = 200
-    except httpx.HTTPError as exc:
-        logger.warning("upstream stream broke: %s", type(exc).__name__)
+    except Exception as exc:
+        log_stream_failure(exc)
         status = UPSTREAM_BROKE
         yield openai_error_chunk(stream_failure_message(exc))
     finally:
         await response.aclose()
-        on_complete(usage, status)
+        on_complete(restorer.usage, status)
 
 
 class _UpstreamFailed(Exception):
@@ -181,7 +231,7 @@ async def anthropic_to_openai_chunks(
     on_complete: StreamDone,
 ) -> AsyncIterator[bytes]:
     """Translate an Anthropic event stream into OpenAI chunks, ending with ``[DONE]``."""
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(max_event_bytes())
     status = CLIENT_CLOSED
     try:
         async for raw in response.aiter_raw():
@@ -194,7 +244,7 @@ async def anthropic_to_openai_chunks(
             tail = _translated(decoder.flush(), translator, secrets)
             if not translator.done:
                 status = UPSTREAM_BROKE
-                yield tail + openai_error_chunk("upstream stream ended before the answer was complete")
+                yield tail + openai_error_chunk(CUT_SHORT)
                 return
             if tail:
                 yield tail
@@ -202,8 +252,8 @@ async def anthropic_to_openai_chunks(
     except _UpstreamFailed as failure:
         status = UPSTREAM_BROKE
         yield failure.sent + openai_error_chunk(f"upstream error: {failure.message}")
-    except (httpx.HTTPError, ValueError) as exc:
-        logger.warning("upstream stream broke: %s", type(exc).__name__)
+    except Exception as exc:
+        log_stream_failure(exc)
         status = UPSTREAM_BROKE
         yield openai_error_chunk(stream_failure_message(exc))
     finally:

@@ -89,7 +89,12 @@ async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> Htt
         await _refuse_json_stream(source, resolution)
     if stream:
         watch = call.watch_stream(resolution)
-        relay = relay_bytes(source, error_event=anthropic_error_event, on_complete=watch)
+        relay = relay_bytes(
+            source,
+            error_event=anthropic_error_event,
+            on_complete=watch,
+            secrets=provider_secrets(resolution),
+        )
         return StreamingHttpResponse(
             watch.relay(relay), content_type="text/event-stream", headers={**SSE_HEADERS, **headers}
         )

@@ -7,13 +7,23 @@ upstream read is cancelled with it, and the connection is released at once.
 
 import json
 import logging
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
 import httpx
+from django.conf import settings
 
 from routing.errors import scrub_secrets
-from routing.sse import SSEDecoder, SSEEvent, encode_event
+from routing.sse import (
+    EventFramer,
+    SSEDecoder,
+    SSEEvent,
+    SSEEventTooLarge,
+    encode_data,
+    encode_event,
+    valid_utf8,
+)
 from routing.translation import OpenAIToAnthropicStream
 
 logger = logging.getLogger(__name__)
@@ -34,47 +44,118 @@ class ByteSource(Protocol):
 StreamDone = Callable[[dict[str, Any] | None, int], None]
 CLIENT_CLOSED = 499  # nginx's code for a client that went away mid-response
 UPSTREAM_BROKE = 502
+CUT_SHORT = "upstream stream ended before the answer was complete"
 
 
 def stream_failure_message(exc: Exception) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "upstream stream timed out"
+    if isinstance(exc, SSEEventTooLarge):
+        return str(exc)
     return f"upstream stream failed ({type(exc).__name__})"
 
 
+def log_stream_failure(exc: Exception) -> None:
+    """A broken upstream is a warning; anything else is a gateway bug, logged as an error
+    (the type and a scrubbed message: an exception may quote the stream's content)."""
+    if isinstance(exc, httpx.HTTPError | SSEEventTooLarge):
+        logger.warning("upstream stream broke: %s", type(exc).__name__)
+    else:
+        logger.error("stream relay failed: %s: %s", type(exc).__name__, scrub_secrets(str(exc))[:200])
+
+
+def max_event_bytes() -> int:
+    return int(settings.VANDAMME_MAX_SSE_EVENT_BYTES)
+
+
 class UsageSniffer(Protocol):
-    """Reads usage (in Anthropic's shape) out of relayed bytes without altering them."""
+    """Reads usage (in Anthropic's shape) out of relayed whole-event blocks."""
 
     usage: dict[str, Any]
 
-    def feed(self, chunk: bytes) -> None: ...
+    def feed(self, block: bytes) -> None: ...
 
 
 class AnthropicUsageSniffer:
-    """Reads usage out of an Anthropic event stream without touching the bytes relayed."""
+    """Reads usage out of an Anthropic event stream without touching the bytes relayed.
+
+    Fed whole events only (``relay_bytes`` frames them first), so a block that does not
+    mention usage is skipped without decoding it."""
 
     def __init__(self) -> None:
         self._decoder = SSEDecoder()
         self.usage: dict[str, Any] = {}
 
-    def feed(self, chunk: bytes) -> None:
-        for event in self._decoder.feed(chunk):
+    def feed(self, block: bytes) -> None:
+        if b'"usage"' not in block:
+            return
+        for event in self._decoder.feed(block):
             if event.event not in ("message_start", "message_delta"):
                 continue
             try:
                 data = json.loads(event.data)
             except ValueError:
                 continue
+            if not isinstance(data, dict):
+                continue
+            message = data.get("message")
             usage = (
-                data.get("message", {}).get("usage") if event.event == "message_start" else data.get("usage")
+                (message.get("usage") if isinstance(message, dict) else None)
+                if event.event == "message_start"
+                else data.get("usage")
             )
             if isinstance(usage, dict):
                 self.usage.update({k: v for k, v in usage.items() if isinstance(v, int)})
 
 
-def _end_of_last_event(data: bytes) -> int:
-    """Where the last complete SSE event in ``data`` ends (0: none completes in it)."""
-    return max(data.rfind(b"\n\n") + 2, data.rfind(b"\n\r\n") + 3, data.rfind(b"\r\r") + 2, 0) if data else 0
+def anthropic_finished(block: bytes) -> bool:
+    """An Anthropic stream's last event went by."""
+    return b"message_stop" in block
+
+
+def _scrubbed(value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        return scrub_secrets(value, secrets)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item, secrets) for item in value]
+    return value
+
+
+def scrub_error_events(block: bytes, secrets: tuple[str, ...]) -> tuple[bytes, bool]:
+    """``block`` (whole events) with every error event's strings scrubbed of secrets, and
+    whether it held an error event: an ``error`` event, or data with an ``error`` key.
+    Events are re-encoded only when they are errors; the others pass as they came."""
+    out: list[bytes] = []
+    failed = False
+    decoder = SSEDecoder()
+    for raw in _EVENT_SPLIT.split(block):
+        if b'"error"' not in raw:
+            out.append(raw)
+            continue
+        events = decoder.feed(raw) + decoder.flush()
+        try:
+            payloads = [(event.event, json.loads(event.data)) for event in events]
+        except ValueError:
+            payloads = [(event.event, {"error": {"message": event.data}}) for event in events]
+        errors = [(name, data) for name, data in payloads if _is_error(name, data)]
+        if not errors:
+            out.append(raw)
+            continue
+        failed = True
+        for name, data in errors:
+            clean = _scrubbed(data, secrets)
+            out.append(encode_data(clean) if name == "message" else encode_event(name, clean))
+        break  # the stream ends with its error
+    return b"".join(out), failed
+
+
+def _is_error(name: str, data: Any) -> bool:
+    return name == "error" or (isinstance(data, dict) and "error" in data)
+
+
+_EVENT_SPLIT = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)|(?<=\r\r)")
 
 
 async def relay_bytes(
@@ -83,31 +164,47 @@ async def relay_bytes(
     error_event: Callable[[str], bytes],
     on_complete: StreamDone | None = None,
     sniffer: UsageSniffer | None = None,
+    secrets: tuple[str, ...] = (),
+    finished: Callable[[bytes], bool] = anthropic_finished,
 ) -> AsyncGenerator[bytes, None]:
     """Byte-for-byte relay (same dialect on both sides); ``sniffer`` reads the usage
-    (default: from Anthropic events).
+    (default: from Anthropic events), ``finished`` tells the block that ends an answer.
 
-    Bytes are passed on up to the last complete event of what has arrived; the rest of a
-    split event waits for its end. Upstreams write whole events, so this costs nothing
-    in practice, and a stream that breaks mid-event leaves the client only whole events
-    followed by the error event, never a half-written one spliced onto it.
+    Only whole events are passed on: a split event waits for its end (upstreams write
+    whole events, so this costs nothing in practice). The happy path is a few byte
+    scans per block. An error event from the upstream is passed on scrubbed of secrets
+    and ends the stream; a stream that breaks, ends mid-event or ends before its answer
+    is finished gets an error event in the client's dialect after its last whole event,
+    and is accounted as failed; nothing raised inside escapes as a cut connection.
     """
     sniffer = sniffer or AnthropicUsageSniffer()
-    status = CLIENT_CLOSED
-    pending = b""
+    framer = EventFramer(max_event_bytes())
+    status, done = CLIENT_CLOSED, False
     try:
         async for chunk in response.aiter_raw():
-            sniffer.feed(chunk)
-            data = pending + chunk if pending else chunk
-            end = _end_of_last_event(data)
-            pending = data[end:]
-            if end:
-                yield data[:end]
-        if pending:
-            yield pending
+            block = valid_utf8(framer.feed(chunk))  # whole events: no character is cut
+            if not block:
+                continue
+            if b'"error"' in block:
+                block, failed = scrub_error_events(block, secrets)
+                if failed:
+                    status = UPSTREAM_BROKE
+                    yield block
+                    return
+            sniffer.feed(block)
+            done = done or finished(block)
+            yield block
+        last = valid_utf8(framer.pending)
+        if last.strip() and finished(last):  # a last event without its blank line
+            sniffer.feed(last)
+            yield last + b"\n\n"
+        elif not done or last.strip():
+            status = UPSTREAM_BROKE
+            yield error_event(CUT_SHORT)
+            return
         status = 200
-    except httpx.HTTPError as exc:
-        logger.warning("upstream stream broke: %s", type(exc).__name__)
+    except Exception as exc:
+        log_stream_failure(exc)
         status = UPSTREAM_BROKE
         yield error_event(stream_failure_message(exc))
     finally:
@@ -128,12 +225,18 @@ def _upstream_error_in_chunk(chunk: dict[str, object], secrets: tuple[str, ...])
     return scrub_secrets(str(message), secrets)
 
 
+def has_finish_reason(chunk: Any) -> bool:
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    return isinstance(choices, list) and any(isinstance(c, dict) and c.get("finish_reason") for c in choices)
+
+
 class _ChunkTranslation:
     """OpenAI chunk events in, Anthropic event bytes out; remembers the final usage."""
 
     def __init__(self, translator: OpenAIToAnthropicStream, secrets: tuple[str, ...]) -> None:
         self.translator, self.secrets = translator, secrets
         self.usage: dict[str, Any] | None = None
+        self.finished = False  # ``[DONE]`` or a ``finish_reason`` went by
 
     def _encode(self, events: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
         for name, payload in events:
@@ -147,11 +250,13 @@ class _ChunkTranslation:
         for event in events:
             data = event.data.strip()
             if not data or data == "[DONE]":
+                self.finished = self.finished or bool(data)
                 continue
             chunk = json.loads(data)
             failure = _upstream_error_in_chunk(chunk, self.secrets) if isinstance(chunk, dict) else None
             if failure is not None:
                 return b"".join(out), failure
+            self.finished = self.finished or has_finish_reason(chunk)
             out.extend(self._encode(self.translator.feed(chunk)))
         return b"".join(out), None
 
@@ -166,8 +271,11 @@ async def openai_to_anthropic_events(
     secrets: tuple[str, ...] = (),
     on_complete: StreamDone | None = None,
 ) -> AsyncGenerator[bytes, None]:
-    """Translate an OpenAI chunk stream into Anthropic events, one write per upstream chunk."""
-    decoder = SSEDecoder()
+    """Translate an OpenAI chunk stream into Anthropic events, one write per upstream chunk.
+
+    A stream that breaks, or ends before the upstream finished its answer, ends with an
+    Anthropic ``error`` event after the last whole event translated."""
+    decoder = SSEDecoder(max_event_bytes())
     translation = _ChunkTranslation(translator, secrets)
     status = CLIENT_CLOSED
     try:
@@ -181,14 +289,14 @@ async def openai_to_anthropic_events(
                 yield translated
         # Lenient at the end: a last event that lacks its blank line is still translated.
         translated, failure = translation.translate(decoder.flush())
-        if failure is not None:
+        if failure is not None or not translation.finished:
             status = UPSTREAM_BROKE
-            yield translated + anthropic_error_event(f"upstream error: {failure}")
+            yield translated + anthropic_error_event(f"upstream error: {failure}" if failure else CUT_SHORT)
             return
         yield translated + translation.finish()
         status = 200
-    except (httpx.HTTPError, ValueError) as exc:
-        logger.warning("upstream stream broke: %s", type(exc).__name__)
+    except Exception as exc:
+        log_stream_failure(exc)
         status = UPSTREAM_BROKE
         yield anthropic_error_event(stream_failure_message(exc))
     finally:

@@ -203,6 +203,9 @@ VANDAMME_KEY_COOLDOWN_SECONDS = env.float("VANDAMME_KEY_COOLDOWN_SECONDS", defau
 # max_tokens for OpenAI clients that set no limit, sent to Anthropic-format providers
 # (which require one): 4096 is the largest output every Claude model accepts.
 VANDAMME_DEFAULT_MAX_TOKENS = env.int("VANDAMME_DEFAULT_MAX_TOKENS", default=4096)
+# Largest single upstream SSE event a stream relay holds before it ends the stream with
+# an error (bounds the memory one stream can take).
+VANDAMME_MAX_SSE_EVENT_BYTES = env.int("VANDAMME_MAX_SSE_EVENT_BYTES", default=16 * 1024 * 1024)
 # Usage records: buffered in memory (at most BUFFER), written in batches of BATCH.
 VANDAMME_USAGE_BUFFER = env.int("VANDAMME_USAGE_BUFFER", default=100_000)
 VANDAMME_USAGE_BATCH = env.int("VANDAMME_USAGE_BATCH", default=500)

@@ -66,7 +66,7 @@ async def test_a_relay_broken_mid_event_sends_only_whole_events_then_the_error(
 
 @respx.mock(assert_all_mocked=False)
 async def test_a_relay_passes_events_split_across_chunks_unchanged(respx_mock: respx.MockRouter) -> None:
-    whole = MESSAGE_START + BLOCK_START
+    whole = MESSAGE_START + BLOCK_START + b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
     pieces = [whole[i : i + 7] for i in range(0, len(whole), 7)]
     respx_mock.post(f"{ANTHROPIC_BASE}/v1/messages").mock(
         return_value=httpx.Response(
