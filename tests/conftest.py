@@ -16,6 +16,7 @@ from routing.limits.service import limiter
 from routing.snapshot import routing_snapshot
 from routing.usage import usage_recorder
 from tests.redis_server import REDIS_SERVER, RedisServer
+from vandamme.redis_breaker import redis_breakers_reset
 
 TEST_FERNET_KEYS = [Fernet.generate_key().decode(), Fernet.generate_key().decode()]
 
@@ -35,12 +36,14 @@ def _isolated_gateway_state(settings: object) -> Iterator[None]:
     key_pools.reset()
     usage_recorder.reset()
     limiter.reset()
+    redis_breakers_reset()
     yield
     cache.clear()
     routing_snapshot.clear()
     key_pools.reset()
     usage_recorder.reset()
     limiter.reset()
+    redis_breakers_reset()
 
 
 @pytest.fixture(scope="session")
