@@ -43,9 +43,10 @@ from vandamme.redis_breaker import PROBE_SECONDS, redis_breakers
 
 logger = logging.getLogger(__name__)
 
-# How long a request waits for a due check before it is served the table it has (the
-# generation cannot be read: a database stall with no Redis to ask).
-CHECK_WAIT_SECONDS = 1.0
+# How long a request waits for a due check whose generation read hangs (a database stall
+# with no Redis to ask) before it is served the table it has; nothing can be committed to
+# a stalled database. A check that failed serves it at once; a rebuild is always awaited.
+CHECK_WAIT_SECONDS = 5.0
 
 
 @sensitive_variables("secret", "first_secret")
@@ -162,8 +163,8 @@ class SnapshotHolder:
     event loop checks every half TTL, so requests normally find the table confirmed;
     when one finds the check due, it waits for it (one check in flight per loop) rather
     than serving the old table. Only if the generation cannot be read (the database
-    stalls, with no Redis to ask) does it serve the table it has after
-    ``CHECK_WAIT_SECONDS``: nothing newer can have been committed to a stalled database.
+    fails or stalls, with no Redis to ask) does it serve the table it has, at once or
+    after ``CHECK_WAIT_SECONDS``: nothing newer can be committed to that database.
     """
 
     def __init__(self) -> None:
@@ -173,7 +174,9 @@ class SnapshotHolder:
         self._checks: dict[int, tuple[float, asyncio.Task[None]]] = {}
         self._watchers: dict[int, list[asyncio.Task[None]]] = {}
         self._db_disagrees = False
+        self._rebuilding: set[int] = set()
         self._last_failure = ""
+        self._failed_at = 0.0
 
     @property
     def checked_at(self) -> float:
@@ -190,21 +193,27 @@ class SnapshotHolder:
         self.confirmed_at = 0.0
         self.database_ok = None
         self._db_disagrees = False
+        self._failed_at = 0.0
 
     async def get(self) -> RoutingTable:
         table = self.table
         if table is not None and time.monotonic() - self.confirmed_at < settings.VANDAMME_SNAPSHOT_TTL:
             return table
         start_watcher(self)
+        if table is not None and time.monotonic() - self._failed_at < settings.VANDAMME_SNAPSHOT_TTL / 2:
+            return table  # the last check failed just now: the watcher retries, requests need not
         started, check = self._check_in_flight()
         if table is None:
             await asyncio.shield(check)
             assert self.table is not None  # noqa: S101  (a check that returns has built one)
             return self.table
-        wait = CHECK_WAIT_SECONDS - (time.monotonic() - started)
-        if wait > 0:
-            with contextlib.suppress(Exception):  # the check logs its own failure
+        wait = max(0.0, CHECK_WAIT_SECONDS - (time.monotonic() - started))
+        with contextlib.suppress(Exception):  # a failed check logs itself; the table stands
+            try:
                 await asyncio.wait_for(asyncio.shield(check), wait)
+            except TimeoutError:
+                if id(asyncio.get_running_loop()) in self._rebuilding:
+                    await asyncio.shield(check)  # a change is known: never serve the old table
         return self.table or table
 
     def _check_in_flight(self) -> tuple[float, "asyncio.Task[None]"]:
@@ -228,7 +237,12 @@ class SnapshotHolder:
         table = self.table
         generation = await self._current_generation(table)
         if table is None or generation != table.generation:
-            self.table = await sync_to_async(_build_and_release_connection, thread_sensitive=True)()
+            loop_id = id(asyncio.get_running_loop())
+            self._rebuilding.add(loop_id)
+            try:
+                self.table = await sync_to_async(_build_and_release_connection, thread_sensitive=True)()
+            finally:
+                self._rebuilding.discard(loop_id)
         self.confirmed_at = started
 
     async def _current_generation(self, table: RoutingTable | None) -> int:
@@ -268,7 +282,6 @@ class SnapshotHolder:
             self._db_disagrees = True
             await self.check()
 
-
     def _log_failure(self, task: "asyncio.Task[None]") -> None:
         """Once per kind of failure in a row, not once per check (two a second)."""
         failure = "" if task.cancelled() or task.exception() is None else type(task.exception()).__name__
@@ -282,6 +295,8 @@ class SnapshotHolder:
             logger.warning("configuration check succeeds again")
         if not task.cancelled():
             self._last_failure = failure
+            if failure:
+                self._failed_at = time.monotonic()
 
 
 def _watch_interval() -> float:
