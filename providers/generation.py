@@ -1,30 +1,47 @@
 """The configuration generation: a counter every gateway process watches.
 
-Any committed change to providers, keys or aliases bumps it; a process whose routing
-snapshot was built for an older generation rebuilds it. Processes share the counter
-through Redis when ``REDIS_URL`` is set, else through a one-row table (one query per
-``VANDAMME_SNAPSHOT_TTL`` per process, never one per request).
+The database row is the source of truth: every committed change to providers, keys,
+aliases or teams bumps it (right after the commit, in ``on_commit``). With ``REDIS_URL``
+set, Redis holds a copy so processes can check it cheaply every half second; a process
+that finds Redis missing, lower or otherwise different from what it knows reads the row
+and rewrites the copy, and each process compares with the row itself every
+``VANDAMME_GENERATION_DB_CHECK_SECONDS`` (a ``load_config`` job run without
+``REDIS_URL``, or a Redis restarted from an older dump, cannot hide a change for good).
+Redis calls go through its circuit breaker (``vandamme.redis_breaker``): when Redis is
+down the row is read instead, and a bump never fails because of Redis.
 """
+
+import asyncio
+import weakref
+from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 
 from providers.models import ConfigGeneration
+from vandamme.redis_breaker import async_client, redis_breaker, redis_errors, sync_client
 
-GENERATION_CACHE_KEY = "config-generation"
+if TYPE_CHECKING:
+    import redis.asyncio
+
+GENERATION_KEY = "vandamme:config-generation"
+
+# Raise the copy, never lower it: two commits' publishes may arrive out of order.
+PUBLISH_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+"""
 
 
-def _shared_through_cache() -> bool:
-    return bool(settings.REDIS_URL)
+class RedisUnavailable(Exception):
+    """Redis is not configured, its breaker is open, or the call just failed."""
 
 
 def config_generation_get() -> int:
-    if _shared_through_cache():
-        value = cache.get(GENERATION_CACHE_KEY)
-        return int(value) if value is not None else 0
+    """The generation from the database (sync)."""
     row = ConfigGeneration.objects.filter(pk=1).values_list("value", flat=True).first()
     return int(row) if row is not None else 0
 
@@ -39,22 +56,89 @@ def _read_and_release_connection() -> int:
             connection.close()
 
 
-async def config_generation_aget() -> int:
-    if _shared_through_cache():
-        value = await cache.aget(GENERATION_CACHE_KEY)
-        return int(value) if value is not None else 0
+async def config_generation_db_aget() -> int:
     return await sync_to_async(_read_and_release_connection, thread_sensitive=True)()
+
+
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[int, redis.asyncio.Redis]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+_closing: set["asyncio.Task[None]"] = set()
+
+
+def _client(url: str) -> "redis.asyncio.Redis":
+    """This loop's client, made afresh after every breaker opening (dead pooled connections)."""
+    loop = asyncio.get_running_loop()
+    epoch = redis_breaker(url).epoch
+    held = _clients.get(loop)
+    if held is not None and held[0] == epoch:
+        return held[1]
+    if held is not None:
+        closing = loop.create_task(_close_quietly(held[1]))
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
+    client = async_client(url)
+    _clients[loop] = (epoch, client)
+    return client
+
+
+async def _close_quietly(client: "redis.asyncio.Redis") -> None:
+    try:
+        await client.aclose()
+    except redis_errors():
+        pass
+
+
+async def config_generation_redis_aget() -> int | None:
+    """Redis's copy (None when it holds none); ``RedisUnavailable`` when it cannot say."""
+    url = settings.REDIS_URL
+    breaker = redis_breaker(url) if url else None
+    if breaker is None or breaker.is_open:
+        raise RedisUnavailable
+    try:
+        value = await _client(url).get(GENERATION_KEY)
+    except redis_errors() as exc:
+        breaker.failed(exc)
+        raise RedisUnavailable from exc
+    breaker.succeeded()
+    return int(value) if value is not None else None
+
+
+async def config_generation_redis_repair(value: int) -> None:
+    """Make Redis's copy the database's ``value`` (best effort: the row stays the truth)."""
+    url = settings.REDIS_URL
+    if not url or redis_breaker(url).is_open:
+        return
+    try:
+        await _client(url).set(GENERATION_KEY, value)
+    except redis_errors() as exc:
+        redis_breaker(url).failed(exc)
+
+
+def _publish(value: int) -> None:
+    """Raise Redis's copy to ``value``. Tried even with the breaker open (a control-plane
+    write may wait one short timeout), so the other processes hear of it at once."""
+    url = settings.REDIS_URL
+    if not url:
+        return
+    breaker = redis_breaker(url)
+    client = sync_client(url)
+    try:
+        client.eval(PUBLISH_SCRIPT, 1, GENERATION_KEY, value)
+    except redis_errors() as exc:
+        breaker.failed(exc)
+    else:
+        breaker.succeeded()
+    finally:
+        client.close()
 
 
 def _bump_now() -> None:
     updated = ConfigGeneration.objects.filter(pk=1).update(value=F("value") + 1)
     if not updated:
         ConfigGeneration.objects.get_or_create(pk=1, defaults={"value": 1})
-    if _shared_through_cache():
-        try:
-            cache.incr(GENERATION_CACHE_KEY)
-        except ValueError:  # not in the cache yet (or evicted): seed it from the table
-            cache.set(GENERATION_CACHE_KEY, ConfigGeneration.objects.get(pk=1).value, timeout=None)
+    _publish(config_generation_get())
 
 
 def config_generation_bump() -> None:

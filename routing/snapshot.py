@@ -1,11 +1,16 @@
 """The routing snapshot: all configuration the hot path needs, held in process memory.
 
 Built from the database in one synchronous call (a handful of queries, secrets
-decrypted once) and replaced whole. A request checks the configuration generation at
-most once per ``VANDAMME_SNAPSHOT_TTL`` seconds; only a changed generation rebuilds.
+decrypted once) and replaced whole. A watcher task per event loop checks the
+configuration generation every half ``VANDAMME_SNAPSHOT_TTL`` (Redis's copy, else the
+database row); only a changed generation rebuilds. No request is served a table that
+was not confirmed current within the TTL (see ``SnapshotHolder``).
 """
 
 import asyncio
+import contextlib
+import contextvars
+import logging
 import time
 
 from asgiref.sync import sync_to_async
@@ -16,7 +21,13 @@ from django.views.decorators.debug import sensitive_variables
 from aliases.models import Alias
 from providers.crypto import decrypt_secret
 from providers.endpoints import can_run_without_keys, region_from_base_url, service_account_project
-from providers.generation import config_generation_aget, config_generation_get
+from providers.generation import (
+    RedisUnavailable,
+    config_generation_db_aget,
+    config_generation_get,
+    config_generation_redis_aget,
+    config_generation_redis_repair,
+)
 from providers.models import LoadStatus, Provider, ProviderLoadResult
 from routing.table import (
     AliasConfig,
@@ -28,6 +39,14 @@ from routing.table import (
     TeamConfig,
 )
 from teams.models import Team
+from vandamme.redis_breaker import PROBE_SECONDS, redis_breakers
+
+logger = logging.getLogger(__name__)
+
+# How long a request waits for a due check whose generation read hangs (a database stall
+# with no Redis to ask) before it is served the table it has; nothing can be committed to
+# a stalled database. A check that failed serves it at once; a rebuild is always awaited.
+CHECK_WAIT_SECONDS = 5.0
 
 
 @sensitive_variables("secret", "first_secret")
@@ -136,41 +155,186 @@ def _build_and_release_connection() -> RoutingTable:
 
 
 class SnapshotHolder:
-    """Per-process holder: a table, when it was last checked, one rebuild in flight."""
+    """Per process: the table, when it was last confirmed current, the checks per event loop.
+
+    ``confirmed_at`` is when the last successful check *started*: a request is served
+    from the table only while ``now - confirmed_at`` is under ``VANDAMME_SNAPSHOT_TTL``,
+    so what it sees was current less than a TTL ago, busy or idle. A watcher task per
+    event loop checks every half TTL, so requests normally find the table confirmed;
+    when one finds the check due, it waits for it (one check in flight per loop) rather
+    than serving the old table. Only if the generation cannot be read (the database
+    fails or stalls, with no Redis to ask) does it serve the table it has, at once or
+    after ``CHECK_WAIT_SECONDS``: nothing newer can be committed to that database.
+    """
 
     def __init__(self) -> None:
         self.table: RoutingTable | None = None
-        self.checked_at = 0.0
-        self._locks: dict[int, asyncio.Lock] = {}
+        self.confirmed_at = 0.0
+        self.database_ok: bool | None = None  # None: not checked yet
+        self._checks: dict[int, tuple[float, asyncio.Task[None]]] = {}
+        self._watchers: dict[int, list[asyncio.Task[None]]] = {}
+        self._db_disagrees = False
+        self._rebuilding: set[int] = set()
+        self._last_failure = ""
+        self._failed_at = 0.0
+
+    @property
+    def checked_at(self) -> float:
+        return self.confirmed_at
 
     def clear(self) -> None:
+        for tasks in self._watchers.values():
+            for task in tasks:
+                if not task.get_loop().is_closed():
+                    task.cancel()
+        self._watchers.clear()
+        self._checks.clear()
         self.table = None
-        self.checked_at = 0.0
+        self.confirmed_at = 0.0
+        self.database_ok = None
+        self._db_disagrees = False
+        self._failed_at = 0.0
 
     async def get(self) -> RoutingTable:
-        now = time.monotonic()
         table = self.table
-        if table is not None and now - self.checked_at < settings.VANDAMME_SNAPSHOT_TTL:
+        if table is not None and time.monotonic() - self.confirmed_at < settings.VANDAMME_SNAPSHOT_TTL:
             return table
-        if table is not None:
-            # Claimed before the await: requests arriving during the check keep using the
-            # table instead of each starting a check of their own (one per TTL per process).
-            self.checked_at = now
-            if await config_generation_aget() == table.generation:
-                return table
-        async with self._lock():
-            if self.table is not table and self.table is not None:
-                return self.table  # another request rebuilt it while we waited
-            self.table = await sync_to_async(_build_and_release_connection, thread_sensitive=True)()
-            self.checked_at = time.monotonic()
+        start_watcher(self)
+        if table is not None and time.monotonic() - self._failed_at < settings.VANDAMME_SNAPSHOT_TTL / 2:
+            return table  # the last check failed just now: the watcher retries, requests need not
+        started, check = self._check_in_flight()
+        if table is None:
+            await asyncio.shield(check)
+            assert self.table is not None  # noqa: S101  (a check that returns has built one)
             return self.table
+        wait = max(0.0, CHECK_WAIT_SECONDS - (time.monotonic() - started))
+        with contextlib.suppress(Exception):  # a failed check logs itself; the table stands
+            try:
+                await asyncio.wait_for(asyncio.shield(check), wait)
+            except TimeoutError:
+                if id(asyncio.get_running_loop()) in self._rebuilding:
+                    await asyncio.shield(check)  # a change is known: never serve the old table
+        return self.table or table
 
-    def _lock(self) -> asyncio.Lock:
-        loop_id = id(asyncio.get_running_loop())
-        lock = self._locks.get(loop_id)
-        if lock is None:
-            lock = self._locks[loop_id] = asyncio.Lock()
-        return lock
+    def _check_in_flight(self) -> tuple[float, "asyncio.Task[None]"]:
+        """The running check of this loop, or a new one (in a clean context: it outlives
+        the request that starts it, and must not use that request's sync thread)."""
+        loop = asyncio.get_running_loop()
+        held = self._checks.get(id(loop))
+        if held is not None and held[1].get_loop() is loop and not held[1].done():
+            return held
+        task = loop.create_task(self._check(), context=contextvars.Context())
+        task.add_done_callback(self._log_failure)
+        self._checks[id(loop)] = held = (time.monotonic(), task)
+        return held
+
+    async def check(self) -> None:
+        """Check now (or join the check in flight); raises what the check raised."""
+        await asyncio.shield(self._check_in_flight()[1])
+
+    async def _check(self) -> None:
+        started = time.monotonic()
+        table = self.table
+        generation = await self._current_generation(table)
+        if table is None or generation != table.generation:
+            loop_id = id(asyncio.get_running_loop())
+            self._rebuilding.add(loop_id)
+            try:
+                self.table = await sync_to_async(_build_and_release_connection, thread_sensitive=True)()
+            finally:
+                self._rebuilding.discard(loop_id)
+        self.confirmed_at = started
+
+    async def _current_generation(self, table: RoutingTable | None) -> int:
+        """Redis's copy when it matches the table; else the database's row (and Redis is
+        told, so the other processes need not read the row too)."""
+        copy: int | None = None
+        if table is not None and not self._db_disagrees:
+            try:
+                copy = await config_generation_redis_aget()
+            except RedisUnavailable:
+                copy = None
+            else:
+                if copy == table.generation:
+                    return copy
+        generation = await self._db_generation()
+        self._db_disagrees = False
+        if copy != generation:
+            await config_generation_redis_repair(generation)
+        return generation
+
+    async def _db_generation(self) -> int:
+        try:
+            generation = await config_generation_db_aget()
+        except Exception:
+            self.database_ok = False
+            raise
+        self.database_ok = True
+        return generation
+
+    async def verify_with_database(self) -> None:
+        """The row is the truth: if it differs from the table's generation, check now
+        without trusting Redis's copy."""
+        table = self.table
+        if table is None:
+            return
+        if await self._db_generation() != table.generation and self.table is table:
+            self._db_disagrees = True
+            await self.check()
+
+    def _log_failure(self, task: "asyncio.Task[None]") -> None:
+        """Once per kind of failure in a row, not once per check (two a second)."""
+        failure = "" if task.cancelled() or task.exception() is None else type(task.exception()).__name__
+        if failure and failure != self._last_failure:
+            logger.warning(
+                "configuration check failed (%s): serving the routing snapshot built before, "
+                "until the check succeeds",
+                failure,
+            )
+        elif not failure and self._last_failure and not task.cancelled():
+            logger.warning("configuration check succeeds again")
+        if not task.cancelled():
+            self._last_failure = failure
+            if failure:
+                self._failed_at = time.monotonic()
+
+
+def _watch_interval() -> float:
+    interval = settings.VANDAMME_SNAPSHOT_TTL / 2
+    if any(breaker.is_open for breaker in redis_breakers()):
+        interval = min(interval, PROBE_SECONDS)
+    return interval
+
+
+async def _watch_generation(holder: SnapshotHolder) -> None:
+    """Keep the table confirmed while the process is idle, and probe open Redis breakers."""
+    while True:
+        await asyncio.sleep(_watch_interval())
+        for breaker in redis_breakers():
+            await breaker.probe()
+        with contextlib.suppress(Exception):  # logged by the check; tried again next tick
+            await holder.check()
+
+
+async def _watch_database(holder: SnapshotHolder) -> None:
+    """With Redis, also compare with the row itself now and then (Redis may have missed a bump)."""
+    while True:
+        await asyncio.sleep(settings.VANDAMME_GENERATION_DB_CHECK_SECONDS)
+        if settings.REDIS_URL:  # without Redis, every check reads the row already
+            with contextlib.suppress(Exception):
+                await holder.verify_with_database()
+
+
+def start_watcher(holder: SnapshotHolder) -> None:
+    """Start this event loop's watcher tasks, once (clean context: they outlive the request)."""
+    loop = asyncio.get_running_loop()
+    running = holder._watchers.get(id(loop))
+    if running and all(task.get_loop() is loop and not task.done() for task in running):
+        return
+    holder._watchers[id(loop)] = [
+        loop.create_task(watch(holder), context=contextvars.Context())
+        for watch in (_watch_generation, _watch_database)
+    ]
 
 
 routing_snapshot = SnapshotHolder()

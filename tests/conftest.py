@@ -15,7 +15,9 @@ from routing.keypool import key_pools
 from routing.limits.service import limiter
 from routing.snapshot import routing_snapshot
 from routing.usage import usage_recorder
+from tests.postgres_server import PG_BIN, PostgresServer
 from tests.redis_server import REDIS_SERVER, RedisServer
+from vandamme.redis_breaker import redis_breakers_reset
 
 TEST_FERNET_KEYS = [Fernet.generate_key().decode(), Fernet.generate_key().decode()]
 
@@ -35,12 +37,14 @@ def _isolated_gateway_state(settings: object) -> Iterator[None]:
     key_pools.reset()
     usage_recorder.reset()
     limiter.reset()
+    redis_breakers_reset()
     yield
     cache.clear()
     routing_snapshot.clear()
     key_pools.reset()
     usage_recorder.reset()
     limiter.reset()
+    redis_breakers_reset()
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +54,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         pytest.skip("redis-server is not installed (scripts/_install_redis.sh installs it)")
     directory: Path = tmp_path_factory.mktemp("redis")
     server = RedisServer(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL for the session's multi-process tests (each makes its own database)."""
+    if PG_BIN is None:
+        pytest.skip("PostgreSQL is not installed (source scripts/_postgres.sh installs it)")
+    server = PostgresServer()
     server.start()
     try:
         yield server

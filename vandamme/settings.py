@@ -116,24 +116,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Redis (optional) carries a copy of the configuration generation and the limit counters,
+# each call behind a circuit breaker (vandamme.redis_breaker). Django's cache and the
+# channel layer stay in process: nothing shares them across processes, and a cache or
+# layer on Redis would be a path that fails requests when Redis does.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "vandamme",
-        }
-    }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
-        }
-    }
-else:
-    CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://vandamme")}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Seconds any Redis call may take before Redis counts as down (and is skipped until it answers).
+VANDAMME_REDIS_TIMEOUT = env.float("VANDAMME_REDIS_TIMEOUT", default=0.1)
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://vandamme")}
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- HTTP --------------------------------------------------------------------------------
 
@@ -165,6 +156,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON for every error, a database outage included (503), never an HTML page.
+    "EXCEPTION_HANDLER": "vandamme.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "vandamme management API",
@@ -193,6 +186,8 @@ VANDAMME_USER_CONFIG_FILE = env.str(
 )
 # Seconds a routing snapshot is trusted before the generation counter is checked again.
 VANDAMME_SNAPSHOT_TTL = env.float("VANDAMME_SNAPSHOT_TTL", default=1.0)
+# With Redis: seconds between comparisons of the generation with its database row.
+VANDAMME_GENERATION_DB_CHECK_SECONDS = env.float("VANDAMME_GENERATION_DB_CHECK_SECONDS", default=2.0)
 VANDAMME_CONNECT_TIMEOUT = env.float("VANDAMME_CONNECT_TIMEOUT", default=10.0)
 VANDAMME_WRITE_TIMEOUT = env.float("VANDAMME_WRITE_TIMEOUT", default=30.0)
 VANDAMME_POOL_TIMEOUT = env.float("VANDAMME_POOL_TIMEOUT", default=30.0)
@@ -213,7 +208,7 @@ VANDAMME_USAGE_FLUSH_SECONDS = env.float("VANDAMME_USAGE_FLUSH_SECONDS", default
 # Team and key limit counters: in this Redis (shared by every process), else in memory.
 VANDAMME_LIMITS_REDIS_URL = env.str("VANDAMME_LIMITS_REDIS_URL", default=REDIS_URL)
 # Seconds a limit check waits for Redis before admitting the request unchecked.
-VANDAMME_LIMITS_REDIS_TIMEOUT = env.float("VANDAMME_LIMITS_REDIS_TIMEOUT", default=0.5)
+VANDAMME_LIMITS_REDIS_TIMEOUT = env.float("VANDAMME_LIMITS_REDIS_TIMEOUT", default=VANDAMME_REDIS_TIMEOUT)
 # Distinct `model` label values per provider in /metrics; later models count as "other".
 VANDAMME_METRICS_MAX_MODELS = env.int("VANDAMME_METRICS_MAX_MODELS", default=50)
 # Shared directory for prometheus-client's multiprocess mode (several processes, one

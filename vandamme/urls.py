@@ -23,3 +23,7 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
     path("", include("routing.urls")),
 ]
+
+# JSON under /api/ for errors raised outside DRF's views (vandamme.api_errors).
+handler404 = "vandamme.api_errors.not_found"
+handler500 = "vandamme.api_errors.server_error"

@@ -7,28 +7,30 @@ on Redis. Windows are hashes of bucket → count that expire a minute after thei
 write; a budget is a hash (``spent``, ``seeded``, ``since``) that expires after its
 period.
 
-Redis going away must not take the gateway down: a failed call is logged once, and
-for ``RETRY_SECONDS`` after it requests are admitted unchecked without trying again.
+Redis going away must not take the gateway down: calls go through the circuit breaker
+of their URL (``vandamme.redis_breaker``, shared with the generation reader): a failed
+call opens it and is logged once, nothing calls Redis until a probe answers, and the
+clients made before the failure are replaced (their pooled connections may be dead).
+``routing.limits.fallback`` counts in process memory meanwhile.
 """
 
 import asyncio
+import contextlib
 import logging
 import math
-import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import cast
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from routing.limits.rules import ADMITTED, BUDGET_UNSEEDED, BudgetLimit, CallLimits, Verdict, WindowLimit
 from routing.limits.windows import BUCKETS_PER_WINDOW, WINDOW_SECONDS, bucket_at
+from vandamme.redis_breaker import async_client, redis_breaker
 
 logger = logging.getLogger(__name__)
 
-RETRY_SECONDS = 1.0
 WINDOW_TTL_MS = (WINDOW_SECONDS + 1) * 1000
 BUDGET_GRACE_SECONDS = 3600  # a budget hash outlives its period by this much
 
@@ -113,10 +115,9 @@ return 1
 class _Connection:
     """A client bound to one event loop, with the scripts registered on it."""
 
-    def __init__(self, url: str, timeout: float) -> None:
-        self.client = Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
-        )
+    def __init__(self, url: str, timeout: float, epoch: int) -> None:
+        self.epoch = epoch  # the breaker's, when made: a later opening replaces this client
+        self.client = async_client(url, timeout)
         self.check: AsyncScript = self.client.register_script(CHECK_SCRIPT)
         self.count: AsyncScript = self.client.register_script(COUNT_SCRIPT)
         self.seed: AsyncScript = self.client.register_script(SEED_SCRIPT)
@@ -149,6 +150,11 @@ def _verdict(reply: Sequence[object]) -> Verdict:
     return Verdict(admitted=False, full_windows=full, budget_spent=spent if spent >= 0 else None)
 
 
+async def _close_quietly(connection: _Connection) -> None:
+    with contextlib.suppress(RedisError, OSError):
+        await connection.client.aclose()
+
+
 class RedisLimitStore:
     def __init__(self, url: str, *, timeout: float) -> None:
         self._url = url
@@ -156,37 +162,35 @@ class RedisLimitStore:
         self._connections: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connection] = (
             weakref.WeakKeyDictionary()
         )
-        self._down_until = 0.0
+        self.breaker = redis_breaker(url)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def reset(self) -> None:
         self._connections.clear()
-        self._down_until = 0.0
 
     def _connection(self) -> _Connection:
         loop = asyncio.get_running_loop()
         connection = self._connections.get(loop)
-        if connection is None:
-            connection = self._connections[loop] = _Connection(self._url, self._timeout)
+        if connection is None or connection.epoch != self.breaker.epoch:
+            if connection is not None:
+                self._spawn(_close_quietly(connection))
+            connection = self._connections[loop] = _Connection(self._url, self._timeout, self.breaker.epoch)
         return connection
+
+    def _spawn(self, coroutine: "Coroutine[object, object, None]") -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @property
     def unreachable(self) -> bool:
-        return time.monotonic() < self._down_until
+        return self.breaker.is_open
 
     def _failed(self, exc: BaseException) -> None:
-        if self._down_until == 0.0:  # the first failure since Redis last answered
-            logger.warning(
-                "Redis for limits is unreachable (%s: %s): admitting requests unchecked until it answers",
-                type(exc).__name__,
-                exc,
-            )
-        self._down_until = time.monotonic() + RETRY_SECONDS
+        self.breaker.failed(exc)
 
     def _answered(self) -> None:
-        if self._down_until:
-            logger.warning("Redis for limits answers again: limits are enforced")
-            self._down_until = 0.0
+        self.breaker.succeeded()
 
     async def admit(self, limits: CallLimits, now: float) -> Verdict:
         if self.unreachable:

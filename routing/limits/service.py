@@ -50,9 +50,10 @@ def _spent_and_release(team_id: int, start: float, until: float) -> int:
 
 def _redis_store(url: str) -> LimitStore:
     # Imported here: redis-py's asyncio client costs ~20 MiB a gateway without Redis never needs.
+    from routing.limits.fallback import RedisWithFallback
     from routing.limits.redis_store import RedisLimitStore
 
-    return RedisLimitStore(url, timeout=settings.VANDAMME_LIMITS_REDIS_TIMEOUT)
+    return RedisWithFallback(RedisLimitStore(url, timeout=settings.VANDAMME_LIMITS_REDIS_TIMEOUT))
 
 
 class Limiter:

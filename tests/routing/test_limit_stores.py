@@ -129,21 +129,21 @@ async def test_checks_from_many_clients_at_once_admit_exactly_the_limit(redis_se
 async def test_unreachable_redis_fails_open_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
     store = RedisLimitStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)  # nothing listens
     limits = CallLimits((RPM,), BUDGET)
-    with caplog.at_level(logging.WARNING, logger="routing.limits.redis_store"):
+    with caplog.at_level(logging.WARNING, logger="vandamme.redis_breaker"):
         verdicts = [await store.admit(limits, NOW) for _ in range(5)]
         store.count_tokens(limits, 10, now=NOW, at=NOW)
         await store.flush()
         await store.aclose()
     assert all(v.admitted for v in verdicts)
-    warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    warnings = [r for r in caplog.records if "does not answer" in r.getMessage()]
     assert len(warnings) == 1
-    assert "admitting requests unchecked" in warnings[0].getMessage()
+    assert "limits counted in this process" in warnings[0].getMessage()
 
 
 async def test_redis_coming_back_is_used_again(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("routing.limits.redis_store.RETRY_SECONDS", 0.0)
+    monkeypatch.setattr("vandamme.redis_breaker.PROBE_SECONDS", 0.0)
     with redis_server.client() as client:
         client.flushall()
     store = RedisLimitStore(redis_server.url, timeout=2.0)
@@ -155,9 +155,11 @@ async def test_redis_coming_back_is_used_again(
 
     monkeypatch.setattr(store, "_connection", broken)
     assert (await store.admit(limits, NOW)).admitted
-    assert store._down_until > 0
+    assert store.unreachable
     monkeypatch.setattr(store, "_connection", real_connection)
+    assert (await store.admit(limits, NOW)).admitted  # open: Redis is not asked until a probe answers
+    await store.breaker.probe()
+    assert not store.unreachable
     assert (await store.admit(limits, NOW)).admitted
     assert not (await store.admit(limits, NOW)).admitted  # enforced again
-    assert store._down_until == 0.0
     await store.aclose()

@@ -1,4 +1,5 @@
-"""Start the gateway: migrate if needed, load env/TOML configuration, serve ASGI."""
+"""Start the gateway: check the database and Redis, migrate if needed, load env/TOML
+configuration (on SQLite, or with ``--load``), serve ASGI."""
 
 import argparse
 import asyncio
@@ -14,6 +15,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from providers.summary import render_summary_table
 from routing.lifespan import gateway_shutdown
+from routing.startup import load_decision, shared_changes_warnings, startup_checks
 from vandamme.configuration import config_load_from_disk
 
 LISTEN_BACKLOG = 2048  # pending connections the kernel queues (uvicorn's default too)
@@ -31,7 +33,14 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=settings.HOST)
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne")
-        parser.add_argument("--skip-load", action="store_true", help="Serve the database as it is.")
+        parser.add_argument(
+            "--skip-load", action="store_true", help="Serve the database as it is (fleet replicas)."
+        )
+        parser.add_argument(
+            "--load",
+            action="store_true",
+            help="Load env/TOML even on a shared database (by default only on SQLite; see README, Deploy).",
+        )
         # Internal: the fresh process that only serves (see _exec_server).
         parser.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)
 
@@ -39,11 +48,17 @@ class Command(BaseCommand):
         if options["serve_only"]:
             self._serve_daphne(options["host"], options["port"])
             return
+        startup_checks()  # one clear line and exit 1 when the database or Redis is unusable
         if _has_pending_migrations():
             call_command("migrate", interactive=False, verbosity=1)
-        if not options["skip_load"]:
+        load, note = load_decision(load=options["load"], skip_load=options["skip_load"])
+        if load:
             report = config_load_from_disk()
             self.stdout.write(render_summary_table(report.results))
+            for warning in shared_changes_warnings(report.changes):
+                self.stderr.write(self.style.WARNING(warning))
+        else:
+            self.stdout.write(note)
         self.stdout.write(
             f"vandamme listening on http://{options['host']}:{options['port']} ({options['server']})"
         )
