@@ -76,9 +76,11 @@ class ProxyCall:
             status=status,
             latency_ms=int((time.perf_counter() - self.started) * 1000),
             streamed=streamed,
-            input_tokens=int(usage.get("input_tokens") or 0),
-            output_tokens=int(usage.get("output_tokens") or 0),
-            cached_tokens=int(usage.get("cache_read_input_tokens") or 0),
+            # As the upstream said: UsageEvent clamps them (a float, a string or 2**64 is
+            # no error here, nor in the batch write).
+            input_tokens=usage.get("input_tokens") or 0,
+            output_tokens=usage.get("output_tokens") or 0,
+            cached_tokens=usage.get("cache_read_input_tokens") or 0,
             ttft_ms=ttft_ms,
             error=error[:300],
             team_id=team.team_id if team else None,

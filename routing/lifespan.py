@@ -26,9 +26,10 @@ Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 async def gateway_shutdown() -> None:
     """Close the pooled upstream clients on the running loop (else aiohttp warns
-    "Unclosed client session" for each one at exit) and write the buffered usage."""
+    "Unclosed client session" for each one at exit) and write the buffered usage (or
+    spool it to local disk if the database is unreachable)."""
     await close_upstream_clients()
-    await usage_recorder.flush()
+    await usage_recorder.shutdown()
 
 
 async def lifespan(scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,12 +1,15 @@
 """Usage accounting off the request path: record in memory, write in batches.
 
 ``usage_recorder.record()`` is a non-blocking append. A flusher task per event loop
-writes batches with one ``bulk_create`` (in a worker thread) every
-``VANDAMME_USAGE_FLUSH_SECONDS`` or as soon as a batch is full; a failed write keeps
-its records for the next attempt, so a briefly slow database loses nothing. Memory is
-bounded by ``VANDAMME_USAGE_BUFFER``: should the database stay away long enough to fill
-it, the oldest records are dropped, counted and logged. What is left at process exit
-is written by an ``atexit`` hook.
+writes batches (``routing.usage_writer``: one ``executemany`` in a worker thread) every
+``VANDAMME_USAGE_FLUSH_SECONDS`` or as soon as a batch is full. A row the database
+refuses for its values goes to the dead-letter table and never blocks the others; a
+database that is away keeps the batch for the next attempt, so a briefly slow or absent
+database loses nothing. Memory is bounded by ``VANDAMME_USAGE_BUFFER``: should the
+database stay away long enough to fill it, the oldest records are dropped, counted and
+logged. At shutdown (``shutdown()``, and an ``atexit`` hook for what is left) the buffer
+is written, or spooled to local disk if the database is unreachable
+(``routing.usage_spool``); the first flush of the next process replays the spool.
 """
 
 import asyncio
@@ -14,90 +17,17 @@ import atexit
 import contextlib
 import logging
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection, models, transaction
-from django.utils import timezone
 
-from teams.models import GatewayKey, UsageRecord
+from routing import usage_spool, usage_writer
+from routing.usage_event import UsageEvent
+from routing.usage_writer import WriteOutcome
 
-if TYPE_CHECKING:
-    from django.db.models import Field
-
-    UsageFields = tuple[Field[Any, Any], ...]
+__all__ = ["UsageEvent", "UsageRecorder", "usage_recorder"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class UsageEvent:
-    provider: str
-    model_requested: str
-    model_served: str
-    status: int
-    latency_ms: int
-    streamed: bool
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    ttft_ms: int | None = None  # streams: time to the first chunk sent to the client
-    error: str = ""  # an error answer's message (free of secrets)
-    team_id: int | None = None
-    team_name: str = ""
-    key_prefix: str = ""
-    key_id: int | None = None
-    created_at: datetime = field(default_factory=timezone.now)
-
-
-def _insert_statement() -> tuple[str, "UsageFields"]:
-    """``INSERT INTO teams_usagerecord (…) VALUES (%s, …)`` and the fields it fills."""
-    meta = UsageRecord._meta
-    fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    # Names from the model's own metadata, quoted; every value travels as a parameter.
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})", fields  # noqa: S608
-
-
-def _rows(events: list[UsageEvent], fields: "UsageFields") -> list[tuple[Any, ...]]:
-    """One parameter tuple per event, by the model's attribute names. Every value is an
-    int, str, bool or None that the drivers take as is, but the time, which the backend
-    adapts (SQLite stores text)."""
-    adapt_time = connection.ops.adapt_datetimefield_value
-    names = [field.attname for field in fields]
-    timed = {index for index, field in enumerate(fields) if isinstance(field, models.DateTimeField)}
-    return [
-        tuple(
-            adapt_time(getattr(event, name)) if index in timed else getattr(event, name)
-            for index, name in enumerate(names)
-        )
-        for event in events
-    ]
-
-
-def _write(events: list[UsageEvent]) -> None:
-    """One batch: the records, then the keys' last use (two statements in all).
-
-    One ``executemany`` rather than ``bulk_create``: the ORM spent ~80 µs of Python per
-    row building model instances and SQL (bench/: ~15% of the gateway's CPU at c=64), in
-    a worker thread that holds the GIL the event loop needs; this is ~18 µs, mostly
-    SQLite's own time with the GIL released.
-    """
-    try:
-        sql, fields = _insert_statement()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, _rows(events, fields))
-        key_ids = {event.key_id for event in events if event.key_id}
-        if key_ids:
-            GatewayKey.objects.filter(pk__in=key_ids).update(last_used_at=max(e.created_at for e in events))
-    finally:
-        if not connection.in_atomic_block:
-            close_old_connections()
 
 
 class UsageRecorder:
@@ -107,6 +37,7 @@ class UsageRecorder:
         self._flushers: dict[int, asyncio.Task[None]] = {}
         self.dropped = 0
         self.written = 0
+        self._replay_due = True  # a previous process may have left a spool
 
     def reset(self) -> None:
         """Forget buffered records and flushers (tests; each test has its own loop and DB)."""
@@ -115,6 +46,7 @@ class UsageRecorder:
         self._buffer.clear()
         self._flushers.clear()
         self._wakeups.clear()
+        self._replay_due = True
 
     @property
     def pending(self) -> int:
@@ -156,42 +88,81 @@ class UsageRecorder:
     def _put_back(self, batch: list[UsageEvent]) -> None:
         self._buffer.extendleft(reversed(batch))
 
+    def _settle(self, outcome: WriteOutcome) -> bool:
+        """Keep what a failed write left (at the front, in order); True if all went in."""
+        if outcome.error is None:
+            return True
+        self._put_back(outcome.unwritten)
+        logger.error(
+            "writing usage failed (%s: %s); %d records kept for the next attempt",
+            type(outcome.error).__name__,
+            usage_writer.error_text(outcome.error),
+            len(outcome.unwritten),
+        )
+        return False
+
     async def flush(self) -> int:
         """Write what is buffered now (not what arrives meanwhile: under steady traffic the
-        writer would never rest); on failure the batch goes back to the front."""
+        writer would never rest), after the spool of a previous process if there is one.
+        On a database failure the rest of the batch goes back to the front."""
+        if self._replay_due:
+            replayed = await sync_to_async(self._replay, thread_sensitive=False)()
+            self._replay_due = not replayed.done
         written = 0
         due = len(self._buffer)
-        while written < due and self._buffer:
-            batch = self._take_batch(due - written)
-            try:
-                await sync_to_async(_write, thread_sensitive=False)(batch)
-            except Exception:
-                logger.exception("writing %d usage records failed; will retry", len(batch))
-                self._put_back(batch)
+        while due > 0 and self._buffer:
+            batch = self._take_batch(due)
+            due -= len(batch)
+            outcome = await sync_to_async(usage_writer.write_isolating, thread_sensitive=False)(batch)
+            written += outcome.written
+            if not self._settle(outcome):
                 break
-            written += len(batch)
         self.written += written
         return written
+
+    def _replay(self) -> usage_spool.ReplayOutcome:
+        outcome = usage_spool.replay(usage_writer.write_isolating, settings.VANDAMME_USAGE_BATCH)
+        self.written += outcome.written
+        return outcome
 
     def flush_sync(self) -> int:
         """Write what is left, from a thread with no running loop (process exit)."""
         written = 0
         while self._buffer:
-            batch = self._take_batch()
-            _write(batch)
-            written += len(batch)
+            outcome = usage_writer.write_isolating(self._take_batch())
+            written += outcome.written
+            if not self._settle(outcome):
+                break
         self.written += written
         return written
+
+    def spool_pending(self) -> int:
+        """Put what is still buffered (the database was unreachable) in a spool file for
+        the next start; returns how many records went there."""
+        events = list(self._buffer)
+        if not events:
+            return 0
+        try:
+            path = usage_spool.spool(events)
+        except OSError as error:
+            logger.error("could not spool %d usage records (%s); they are lost", len(events), error)
+            return 0
+        self._buffer.clear()
+        logger.warning("%d usage records spooled to %s; the next start writes them", len(events), path)
+        return len(events)
+
+    async def shutdown(self) -> None:
+        """At process shutdown: write the buffer, or spool what the database refused."""
+        await self.flush()
+        self.spool_pending()
 
 
 usage_recorder = UsageRecorder()
 
 
 def _flush_at_exit() -> None:
-    try:
-        usage_recorder.flush_sync()
-    except Exception:
-        logger.exception("could not write %d usage records at exit", usage_recorder.pending)
+    usage_recorder.flush_sync()
+    usage_recorder.spool_pending()
 
 
 atexit.register(_flush_at_exit)

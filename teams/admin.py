@@ -1,6 +1,7 @@
 """Admin for teams: gateway keys are created here and shown once; aliases, limits and
-usage per team; the usage records themselves, read-only."""
+usage per team; the usage records themselves and the ones the database refused, read-only."""
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from audit.admin_hooks import AuditedAdmin, ReadOnlyAdmin
-from teams.models import GatewayKey, Team, TeamAlias, UsageRecord
+from teams.models import GatewayKey, Team, TeamAlias, UsageDeadLetter, UsageRecord
 from teams.selectors import UsageFilter, usage_aggregate, usage_records
 from teams.services import gateway_key_create
 
@@ -208,3 +209,24 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_per_page = 100
     show_full_result_count = False
+
+
+@admin.register(UsageDeadLetter)
+class UsageDeadLetterAdmin(ReadOnlyAdmin):
+    """Usage events the database refused for their values (kept apart so they never block
+    the others), with the error; read-only."""
+
+    list_display = ("created_at", "error_class", "error")
+    list_filter = ("error_class",)
+    search_fields = ("error", "event")
+    date_hierarchy = "created_at"
+    fields = ("created_at", "error_class", "error", "usage_event")
+    readonly_fields = fields
+
+    @admin.display(description="usage event")
+    def usage_event(self, obj: UsageDeadLetter) -> SafeString:
+        try:
+            document = json.dumps(json.loads(obj.event), indent=2, ensure_ascii=True)
+        except ValueError:
+            document = obj.event
+        return format_html("<pre>{}</pre>", document)

@@ -129,3 +129,19 @@ class UsageRecord(models.Model):
     def __str__(self) -> str:
         served = f"{self.provider}:{self.model_served}"
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.team_name or '-'} {served} {self.status}"
+
+
+class UsageDeadLetter(models.Model):
+    """A usage event the database refused for good (a row-specific error), kept apart so
+    it never blocks the records behind it. Written by ``routing.usage_writer``."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    event = models.TextField(help_text="The usage event as JSON (ASCII, so any database stores it).")
+    error_class = models.CharField(max_length=100)
+    error = models.CharField(max_length=500, blank=True, help_text="The database's message, scrubbed.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.error_class}"

@@ -22,8 +22,13 @@ from vandamme.redis_breaker import redis_breakers_reset
 TEST_FERNET_KEYS = [Fernet.generate_key().decode(), Fernet.generate_key().decode()]
 
 
+@pytest.fixture(scope="session")
+def _session_usage_spool(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("usage-spool")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_gateway_state(settings: object) -> Iterator[None]:
+def _isolated_gateway_state(settings: object, _session_usage_spool: Path) -> Iterator[None]:
     settings.VANDAMME_FERNET_KEYS = TEST_FERNET_KEYS[:1]  # type: ignore[attr-defined]
     # admin_client's user: PBKDF2's real cost would add most of a second per admin test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
@@ -32,6 +37,8 @@ def _isolated_gateway_state(settings: object) -> Iterator[None]:
     settings.VANDAMME_UPSTREAM_TRANSPORT = "httpx"  # type: ignore[attr-defined]
     # Limit counters in memory, unless a test asks for Redis (limits_in_redis).
     settings.VANDAMME_LIMITS_REDIS_URL = ""  # type: ignore[attr-defined]
+    # Never the checkout's own spool: a flush replays what it finds there.
+    settings.VANDAMME_USAGE_SPOOL_DIR = _session_usage_spool  # type: ignore[attr-defined]
     cache.clear()
     routing_snapshot.clear()
     key_pools.reset()

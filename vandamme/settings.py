@@ -205,6 +205,9 @@ VANDAMME_MAX_SSE_EVENT_BYTES = env.int("VANDAMME_MAX_SSE_EVENT_BYTES", default=1
 VANDAMME_USAGE_BUFFER = env.int("VANDAMME_USAGE_BUFFER", default=100_000)
 VANDAMME_USAGE_BATCH = env.int("VANDAMME_USAGE_BATCH", default=500)
 VANDAMME_USAGE_FLUSH_SECONDS = env.float("VANDAMME_USAGE_FLUSH_SECONDS", default=1.0)
+# Where usage still buffered at shutdown goes when the database is unreachable (JSON
+# lines); the next start writes it. Local to the machine: give each replica its own.
+VANDAMME_USAGE_SPOOL_DIR = Path(env.str("VANDAMME_USAGE_SPOOL_DIR", default=str(BASE_DIR / "usage-spool")))
 # Team and key limit counters: in this Redis (shared by every process), else in memory.
 VANDAMME_LIMITS_REDIS_URL = env.str("VANDAMME_LIMITS_REDIS_URL", default=REDIS_URL)
 # Seconds a limit check waits for Redis before admitting the request unchecked.

@@ -1,3 +1,3 @@
-"""Team tests reuse the provider fixtures of the endpoint tests."""
+"""Team tests reuse the provider and SDK fixtures of the endpoint tests."""
 
-from tests.gateway.conftest import providers  # noqa: F401  (re-exported fixture)
+from tests.gateway.conftest import client, openai_sdk, providers  # noqa: F401  (re-exported fixtures)

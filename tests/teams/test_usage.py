@@ -7,8 +7,9 @@ import httpx
 import pytest
 import respx
 from asgiref.sync import sync_to_async
+from django.db import OperationalError
 
-from routing import usage
+from routing import usage_writer
 from routing.usage import UsageEvent, usage_recorder
 from teams.models import GatewayKey, Team, UsageRecord
 from teams.services import gateway_key_create
@@ -48,13 +49,13 @@ async def test_a_burst_of_200_is_recorded_completely_in_batches(
 ) -> None:
     respx_mock.post(f"{OPENAI_BASE}/chat/completions").respond(json=REPLY)
     batches: list[int] = []
-    real_write = usage._write
+    real_write = usage_writer.write
 
     def counting_write(events: list[UsageEvent]) -> None:
         batches.append(len(events))
         real_write(events)
 
-    monkeypatch.setattr(usage, "_write", counting_write)
+    monkeypatch.setattr(usage_writer, "write", counting_write)
     team = await Team.objects.acreate(name="burst")
     _, key = await sync_to_async(gateway_key_create)(team=team)
     async with _gateway() as http:
@@ -93,8 +94,8 @@ async def test_streams_and_errors_are_recorded(providers: object, respx_mock: re
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_failed_write_keeps_the_records_for_the_next_flush(monkeypatch: pytest.MonkeyPatch) -> None:
-    failures = iter([RuntimeError("database is locked")])
-    real_write = usage._write
+    failures = iter([OperationalError("database is locked")])
+    real_write = usage_writer.write
 
     def flaky(events: list[UsageEvent]) -> None:
         error = next(failures, None)
@@ -102,7 +103,7 @@ async def test_a_failed_write_keeps_the_records_for_the_next_flush(monkeypatch: 
             raise error
         real_write(events)
 
-    monkeypatch.setattr(usage, "_write", flaky)
+    monkeypatch.setattr(usage_writer, "write", flaky)
     for index in range(3):
         usage_recorder.record(UsageEvent("p", f"m{index}", "m", 200, 1, False))
     assert await usage_recorder.flush() == 0
@@ -147,7 +148,7 @@ def test_a_written_record_keeps_every_field() -> None:
         key_id=key.pk,
         created_at=when,
     )
-    usage._write([event, UsageEvent(provider="p", model_requested="m", model_served="m", status=200,
+    usage_writer.write([event, UsageEvent(provider="p", model_requested="m", model_served="m", status=200,
                                     latency_ms=1, streamed=False, created_at=when - timedelta(1))])  # fmt: skip
     record, plain = UsageRecord.objects.order_by("id")
     expected = {name: value for name, value in vars_of(event).items() if name != "key_id"}

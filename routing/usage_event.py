@@ -1,0 +1,118 @@
+"""One usage event as the request path builds it, made safe to write on the way in.
+
+Values come from upstream answers and client bodies, so anything is possible: a usage of
+``2**64`` tokens, a negative count, a float, a string, a lone surrogate or a NUL in a
+model name. Each would make the batch insert fail (``OverflowError``, a CHECK or range
+violation, an encoding error) and, before this, jam the writer. ``UsageEvent`` clamps
+integers into the range every backend's column accepts (the narrowest: Django's generic
+ranges), turns non-integers into 0, and truncates text to the column's ``max_length``.
+The check is a few type tests per field; only a bad value costs more.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import CharField, IntegerField
+from django.utils import timezone
+
+from teams.models import UsageRecord
+
+ID_RANGE = (1, 2**63 - 1)
+
+
+def _column_limits() -> tuple[tuple[tuple[str, int, int], ...], tuple[tuple[str, int], ...]]:
+    """(name, low, high) of the integer columns and (name, max_length) of the text ones."""
+    ranges = BaseDatabaseOperations.integer_field_ranges
+    integers, texts = [], []
+    for column in UsageRecord._meta.concrete_fields:
+        if isinstance(column, IntegerField) and not column.is_relation and not column.primary_key:
+            low, high = ranges[column.get_internal_type()]
+            integers.append((column.attname, low, high))
+        elif isinstance(column, CharField) and column.max_length:
+            texts.append((column.attname, column.max_length))
+    return tuple(integers), tuple(texts)
+
+
+INTEGER_COLUMNS, TEXT_COLUMNS = _column_limits()
+NULLABLE = frozenset({"ttft_ms"})
+
+
+def clamp_int(value: object, low: int, high: int) -> int:
+    """An integer within ``[low, high]``; anything but an int (a bool, a float, a string) is 0."""
+    return min(max(value if type(value) is int else 0, low), high)
+
+
+def clean_text(value: object, longest: int) -> str:
+    """A string every backend stores: lone surrogates replaced, NULs removed, truncated."""
+    if type(value) is not str:
+        return ""
+    if not value.isascii():
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return value[:longest]
+
+
+def _clean_id(value: object) -> int | None:
+    low, high = ID_RANGE
+    return value if type(value) is int and low <= value <= high else None
+
+
+@dataclass(slots=True)
+class UsageEvent:
+    provider: str
+    model_requested: str
+    model_served: str
+    status: int
+    latency_ms: int
+    streamed: bool
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    ttft_ms: int | None = None  # streams: time to the first chunk sent to the client
+    error: str = ""  # an error answer's message (free of secrets)
+    team_id: int | None = None
+    team_name: str = ""
+    key_prefix: str = ""
+    key_id: int | None = None
+    created_at: datetime = field(default_factory=timezone.now)
+
+    def __post_init__(self) -> None:
+        for name, low, high in INTEGER_COLUMNS:
+            value = getattr(self, name)
+            if type(value) is not int or not low <= value <= high:
+                nullable = value is None and name in NULLABLE
+                setattr(self, name, None if nullable else clamp_int(value, low, high))
+        for name, longest in TEXT_COLUMNS:
+            value = getattr(self, name)
+            if type(value) is not str or len(value) > longest or not value.isascii() or "\x00" in value:
+                setattr(self, name, clean_text(value, longest))
+        self.team_id, self.key_id = _clean_id(self.team_id), _clean_id(self.key_id)
+        self.streamed = self.streamed is True
+        if not isinstance(self.created_at, datetime):
+            self.created_at = timezone.now()
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain JSON values (the spool file and the dead-letter table keep events so)."""
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "UsageEvent":
+        """The event back from ``as_json``; unknown keys are ignored, bad values cleaned."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        known["created_at"] = _parse_time(known.get("created_at"))
+        return cls(**known)
+
+
+def _parse_time(value: object) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        return timezone.now()
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
