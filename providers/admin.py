@@ -37,6 +37,7 @@ MANAGED_NOTE = (
 KEY_STATE_FIELDS = (
     "masked",
     "source",
+    "auto_disabled",
     "consecutive_failures",
     "last_failure_status",
     "last_failure_at",
@@ -55,8 +56,10 @@ def _save_key(form: ApiKeyForm, provider: Provider) -> ApiKey | None:
         )
     if secret:
         api_key_replace_secret(api_key=instance, secret=secret)
-    instance.label, instance.enabled = label, enabled
-    instance.save(update_fields=["label", "enabled", "updated_at"])
+    if enabled != ApiKey.objects.filter(pk=instance.pk).values_list("enabled", flat=True).first():
+        api_keys_set_enabled(keys=[instance], enabled=enabled)  # re-enabling clears the failure streak
+    instance.label = label
+    instance.save(update_fields=["label", "updated_at"])
     return instance
 
 

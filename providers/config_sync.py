@@ -5,6 +5,9 @@
   the admin left them.
 - Keys with source ``env``/``file`` follow the configuration exactly
   (removed from it → removed from the pool); rows added in the admin are left alone.
+  Such a key that the gateway disabled after authentication failures (``auto_disabled``)
+  is enabled again: loading the configuration (a restart) says "use this key". One an
+  operator disabled stays disabled.
 - A provider that fails validation is reported and not touched; the others still load.
 - A fallback naming a provider that cannot serve is reported in its provider's load
   result (it would be skipped on every request).
@@ -21,7 +24,7 @@ from providers.crypto import fingerprint_secret
 from providers.endpoints import AMBIENT_CREDENTIAL_FORMATS, effective_base_url
 from providers.loaders import ConfigSpec, ProviderSpec
 from providers.models import ApiKey, LoadStatus, Provider, ProviderLoadResult, Source
-from providers.services import api_key_create, provider_set_default
+from providers.services import api_key_create, api_keys_set_enabled, provider_set_default
 
 PACKAGED_DEFAULTS = Path(settings.BASE_DIR) / "vandamme" / "defaults.toml"
 
@@ -77,6 +80,12 @@ def _sync_keys(provider: Provider, spec: ProviderSpec, report: ApplyReport) -> l
         if fingerprint not in present:
             api_key_create(provider=provider, secret=secret, source=spec.keys_source)
             report.changes.append(f"provider {provider.name}: added key {fingerprint}")
+    revived = managed.filter(fingerprint__in=list(wanted), enabled=False, auto_disabled=True)
+    for api_key in revived:
+        api_keys_set_enabled(keys=[api_key], enabled=True)
+        report.changes.append(
+            f"provider {provider.name}: re-enabled key {api_key.fingerprint} (disabled after auth failures)"
+        )
     return list(wanted)
 
 
@@ -123,8 +132,14 @@ def _apply_provider(spec: ProviderSpec, report: ApplyReport) -> Provider | None:
 
 
 def _inactive_reason(spec: ProviderSpec) -> str:
-    if spec.keyless:
+    if spec.keyless or (spec.api_format in AMBIENT_CREDENTIAL_FORMATS and not spec.configured):
         return "not configured (set any of its variables or a TOML section to enable it)"
+    if spec.api_format in AMBIENT_CREDENTIAL_FORMATS and spec.configured:
+        variable = f"{spec.name.upper().replace('-', '_')}_AMBIENT_CREDENTIALS"
+        return (
+            "no API key configured (to sign with this host's own cloud identity instead, "
+            f"set {variable}=true or ambient-credentials = true)"
+        )
     return "no API key configured"
 
 

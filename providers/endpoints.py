@@ -4,8 +4,10 @@
   is configured.
 - Bedrock and Vertex can authenticate without a key in the pool, from the platform's
   own credential chain (the AWS environment and profiles; Google Application Default
-  Credentials). Any provider can be declared keyless (``requires_key = false``, e.g.
-  Ollama), and then sends no credentials at all.
+  Credentials), but only when the operator chose it (``ambient_credentials``): a pool
+  whose keys were all disabled must never fall back to the host's identity. Any other
+  provider can be declared keyless (``requires_key = false``, e.g. Ollama), and then
+  sends no credentials at all.
 """
 
 import json
@@ -47,9 +49,12 @@ def region_from_base_url(api_format: str, base_url: str) -> str:
     return match.group(1) if match else ""
 
 
-def can_run_without_keys(api_format: str, requires_key: bool) -> bool:
-    """True when an empty key pool still lets the provider serve."""
-    return not requires_key or api_format in AMBIENT_CREDENTIAL_FORMATS
+def can_run_without_keys(api_format: str, requires_key: bool, ambient_credentials: bool = False) -> bool:
+    """True when an empty key pool still lets the provider serve: a cloud format only
+    with the platform's credential chain switched on, any other when it needs no key."""
+    if api_format in AMBIENT_CREDENTIAL_FORMATS:
+        return ambient_credentials
+    return not requires_key
 
 
 def looks_like_json_secret(secret: str) -> bool:

@@ -40,6 +40,7 @@ TOML_FIELDS = {
     "region": "region",
     "project": "project",
     "requires-key": "requires_key",
+    "ambient-credentials": "ambient_credentials",
 }
 ENV_FIELDS = {
     "BASE_URL": "base_url",
@@ -53,6 +54,7 @@ ENV_FIELDS = {
     "REGION": "region",
     "PROJECT": "project",
     "REQUIRES_KEY": "requires_key",
+    "AMBIENT_CREDENTIALS": "ambient_credentials",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -95,7 +97,11 @@ class ProviderSpec:
     @property
     def keyless(self) -> bool:
         """Serves without a key from the pool (ambient credentials, or none needed)."""
-        return can_run_without_keys(self.api_format, bool(self.values.get("requires_key", True)))
+        return can_run_without_keys(
+            self.api_format,
+            bool(self.values.get("requires_key", True)),
+            bool(self.values.get("ambient_credentials", False)),
+        )
 
     @property
     def is_active(self) -> bool:
@@ -167,7 +173,7 @@ def _coerce(field_name: str, value: Any) -> Any:
         if isinstance(value, float) or int(value) < 0:
             raise ValueError("must be a whole number ≥ 0")
         return int(value)
-    if field_name in ("tool_name_sanitization", "requires_key"):
+    if field_name in ("tool_name_sanitization", "requires_key", "ambient_credentials"):
         return _as_bool(value)
     if field_name in ("models_list", "fallbacks"):
         return _as_list(value)

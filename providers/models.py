@@ -52,9 +52,13 @@ class Provider(models.Model):
         max_length=100, blank=True, help_text="Vertex: Google Cloud project (default: the key's project_id)."
     )
     requires_key = models.BooleanField(
-        default=True,
-        help_text="Off: serves without a key (e.g. Ollama). Bedrock and Vertex fall back to the "
-        "platform's credential chain when the pool is empty.",
+        default=True, help_text="Off: serves without a key (e.g. Ollama). Bedrock and Vertex: see below."
+    )
+    ambient_credentials = models.BooleanField(
+        default=False,
+        help_text="Bedrock and Vertex: with no key in the pool, sign with this host's own cloud "
+        "identity (AWS environment/profile/instance role; Google Application Default "
+        "Credentials). Off: an empty or all-disabled pool stops the provider.",
     )
     timeout = models.FloatField(
         default=300.0, help_text="Seconds; also the longest gap between streamed chunks."
@@ -131,6 +135,12 @@ class ApiKey(models.Model):
     last4 = models.CharField(max_length=4, blank=True, editable=False)
     label = models.CharField(max_length=100, blank=True)
     enabled = models.BooleanField(default=True)
+    auto_disabled = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Disabled by the gateway after repeated authentication failures (not by an "
+        "operator): the next configuration load re-enables a key set by the environment or a file.",
+    )
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.ADMIN)
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_failure_at = models.DateTimeField(null=True, blank=True)

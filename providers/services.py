@@ -59,11 +59,13 @@ def api_key_replace_secret(*, api_key: ApiKey, secret: str) -> ApiKey:
 
 
 def api_keys_set_enabled(*, keys: Iterable[ApiKey], enabled: bool) -> int:
-    """Enable or disable keys; re-enabling clears their failure state."""
+    """Enable or disable keys; re-enabling clears their failure state. A key disabled
+    here is the operator's choice (not ``auto_disabled``): a load does not undo it."""
     changed = 0
     with transaction.atomic():
         for api_key in keys:
             api_key.enabled = enabled
+            api_key.auto_disabled = False
             if enabled:
                 api_key.consecutive_failures = 0
                 api_key.cooldown_until = None
@@ -133,6 +135,7 @@ def api_key_record_failure(
         fields["consecutive_failures"] = F("consecutive_failures") + 1
     if disable:
         fields["enabled"] = False
+        fields["auto_disabled"] = True
     ApiKey.objects.filter(pk=key_id).update(**fields)
     if disable:
         config_generation_bump()

@@ -66,6 +66,16 @@ def authorizer_for(provider: ProviderConfig) -> Authorizer:
     return authorizer
 
 
+def forget_credentials(provider: ProviderConfig, key: KeyConfig, sent_headers: Mapping[str, str]) -> bool:
+    """The upstream answered 401 to ``sent_headers``: drop a cached token they carried so
+    the next attempt gets a fresh one (Vertex). True when there was one to drop, i.e. a
+    retry with the same key is worth it; static keys and SigV4 signatures have none."""
+    cloud = CLOUD_AUTHORIZERS.get(provider.api_format)
+    module = sys.modules.get(cloud[0]) if cloud else None
+    forget = getattr(module, "forget_credentials", None)
+    return bool(forget is not None and forget(key, sent_headers))
+
+
 def reset_credential_caches() -> None:
     """Forget resolved credentials and tokens (tests; a process keeps them otherwise)."""
     for module_name, _function in CLOUD_AUTHORIZERS.values():

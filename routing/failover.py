@@ -1,9 +1,13 @@
 """Open an upstream response, rotating keys and retrying before the first byte.
 
 Only this module decides whether a failed attempt is tried again:
-- 401/403 (static keys): the key is marked failing and the next key is tried; a key is
-  disabled for good after ``KEY_DISABLE_AFTER`` 401/403 answers in a row (a success
-  in between ends the streak; a 429 neither counts nor ends it);
+- 401, and 403 that says the key is invalid/expired/revoked (``routing.key_rejection``):
+  the key is marked failing and the next key is tried; a key is disabled after
+  ``KEY_DISABLE_AFTER`` such answers in a row (a success in between ends the streak; a
+  429 neither counts nor ends it). Any other 403 (no access to this model, permission
+  denied on a resource, a content policy) is about the request: it goes back to the
+  client and the key is not marked. A Vertex 401 first drops the cached OAuth token and
+  retries the same key once with a fresh one, as google-auth's own session does;
 - 429: the key cools down for ``retry-after`` (seconds or an HTTP date; else the
   default) and the next key that is not cooling is tried; with none left (one key, or
   all cooling) the call is retried within ``max_retries`` once the upstream's wait is
@@ -33,15 +37,22 @@ from django.conf import settings
 from django.utils import timezone
 
 from providers.services import api_key_record_failure, api_key_record_success
-from routing.authorizers import Authorizer, CredentialError, SignableRequest, authorizer_for
+from routing.authorizers import (
+    Authorizer,
+    CredentialError,
+    SignableRequest,
+    authorizer_for,
+    forget_credentials,
+)
 from routing.errors import GatewayError, scrub_secrets, upstream_error
-from routing.keypool import key_pools
+from routing.key_rejection import is_key_rejection
+from routing.keypool import DISABLE_AFTER, key_pools
 from routing.table import KeyConfig, ProviderConfig
 from routing.upstream import upstream_client
 
 logger = logging.getLogger(__name__)
 
-KEY_DISABLE_AFTER = 5
+KEY_DISABLE_AFTER = DISABLE_AFTER
 RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504, 529})
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 8.0
@@ -106,11 +117,22 @@ def _keys_for(request: UpstreamRequest) -> list[KeyConfig]:
             )
         return [KeyConfig(0, "client", request.client_key)]
     keys = key_pools.candidates(provider)
-    if not keys and not provider.requires_key:
-        return [NO_KEY]
+    if not keys and not provider.requires_key and not provider.disabled_keys:
+        return [NO_KEY]  # keyless, or the host's cloud identity (ambient_credentials)
     if not keys:
-        raise GatewayError(503, f"provider '{provider.name}' has no enabled API key", error_type="api_error")
+        raise GatewayError(503, _no_key_message(provider), error_type="api_error")
     return keys
+
+
+def _no_key_message(provider: ProviderConfig) -> str:
+    """Why a provider that needs a key has none: never a silent fallback to the host's
+    own cloud identity, which only ``ambient_credentials`` switches on."""
+    if provider.disabled_keys:
+        return (
+            f"all {provider.disabled_keys} API keys of provider '{provider.name}' are disabled; "
+            're-enable one in the admin or with PATCH /api/api-keys/<id>/ {"enabled": true}'
+        )
+    return f"provider '{provider.name}' has no enabled API key"
 
 
 def _mark_key_failed(
@@ -151,7 +173,8 @@ def _mark_key_ok(provider: ProviderConfig, key: KeyConfig) -> None:
 @dataclass(frozen=True)
 class _Failure:
     """A failed attempt and what to do next: ``next_key``, ``retry`` (after a backoff),
-    ``rate_limited`` (another key, or the same once ``wait`` is over) or ``fail``."""
+    ``rate_limited`` (another key, or the same once ``wait`` is over), ``refresh`` (the
+    same key at once, with the fresh token its rejected one was dropped for) or ``fail``."""
 
     error: GatewayError
     decision: str
@@ -167,10 +190,15 @@ async def open_upstream(request: UpstreamRequest) -> OpenedUpstream:
     keys = _keys_for(request)
     authorize = authorizer_for(provider)
     key_index, retries_left, attempt = 0, provider.max_retries, 0
+    refreshed: set[int] = set()  # keys whose rejected token was replaced (once each)
     while True:
-        outcome = await _attempt(request, keys[key_index], authorize, keys)
+        may_refresh = key_index not in refreshed
+        outcome = await _attempt(request, keys[key_index], authorize, keys, may_refresh=may_refresh)
         if isinstance(outcome, OpenedUpstream):
             return outcome
+        if outcome.decision == "refresh":
+            refreshed.add(key_index)
+            continue
         next_index = _next_key_index(provider, keys, key_index, outcome)
         if next_index is not None:
             key_index = next_index
@@ -214,7 +242,12 @@ def _final_error(provider: ProviderConfig, keys: list[KeyConfig], failure: _Fail
 
 
 async def _attempt(
-    request: UpstreamRequest, key: KeyConfig, authorize: Authorizer, keys: list[KeyConfig]
+    request: UpstreamRequest,
+    key: KeyConfig,
+    authorize: Authorizer,
+    keys: list[KeyConfig],
+    *,
+    may_refresh: bool = False,
 ) -> Attempt:
     """One try with one key: the opened response, or the error and what to do next."""
     provider = request.provider
@@ -245,7 +278,9 @@ async def _attempt(
         retry_after=response.headers.get("retry-after"),
         secrets=_secret_parts(keys),
     )
-    return _classify(provider, key, response, error)
+    if response.status_code == 401 and may_refresh and forget_credentials(provider, key, headers):
+        return _Failure(error, "refresh")
+    return _classify(provider, key, response, error, raw)
 
 
 def _secret_parts(keys: list[KeyConfig]) -> list[str]:
@@ -275,12 +310,14 @@ def _credential_failure(provider: ProviderConfig, key: KeyConfig, exc: Credentia
 
 
 def _classify(
-    provider: ProviderConfig, key: KeyConfig, response: httpx.Response, error: GatewayError
+    provider: ProviderConfig, key: KeyConfig, response: httpx.Response, error: GatewayError, raw: bytes
 ) -> _Failure:
     status = response.status_code
     if status in (401, 403):
         if provider.passthrough or not key.key_id:  # the client's key, or no key of ours
             return _Failure(error, "fail")
+        if not is_key_rejection(status, raw, response.headers):
+            return _Failure(error, "fail")  # about this request (model, resource): not the key's fault
         _mark_key_failed(provider, key, status, settings.VANDAMME_KEY_COOLDOWN_SECONDS)
         return _Failure(error, "next_key")
     if status == 429:

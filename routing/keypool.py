@@ -3,6 +3,9 @@
 State (cursor, cooldowns, failure streaks) is per gateway process and keyed by key
 fingerprint, so it survives snapshot rebuilds. Failures are persisted to the ApiKey
 row off the hot path (``routing.failover`` schedules the write) so the admin shows them.
+A key whose streak reached ``DISABLE_AFTER`` and that a new snapshot still (or again)
+holds was re-enabled (by an operator or a load): its streak starts over, or its next
+failure would disable it again at once.
 """
 
 import itertools
@@ -10,6 +13,9 @@ import time
 from dataclasses import dataclass, field
 
 from routing.table import KeyConfig, ProviderConfig
+
+# Failures in a row (401, or a 403 that rejects the key) that disable a key.
+DISABLE_AFTER = 5
 
 
 @dataclass
@@ -22,6 +28,7 @@ class _KeyState:
 class _PoolState:
     cursor: "itertools.count[int]" = field(default_factory=itertools.count)
     keys: dict[str, _KeyState] = field(default_factory=dict)
+    seen: tuple[KeyConfig, ...] = ()  # the snapshot's key tuple this state last saw
 
 
 class KeyPools:
@@ -49,6 +56,8 @@ class KeyPools:
         if not keys:
             return []
         pool = self._pool(provider.name)
+        if pool.seen is not keys:  # a new snapshot: once per rebuild, not per request
+            self._forgive_reenabled(pool, keys)
         start = next(pool.cursor) % len(keys)
         ordered = keys[start:] + keys[:start]
         now = time.monotonic()
@@ -97,6 +106,14 @@ class KeyPools:
             state.consecutive_failures += 1
         state.cooldown_until = time.monotonic() + cooldown_seconds
         return state.consecutive_failures
+
+    @staticmethod
+    def _forgive_reenabled(pool: _PoolState, keys: tuple[KeyConfig, ...]) -> None:
+        for key in keys:
+            state = pool.keys.get(key.fingerprint)
+            if state is not None and state.consecutive_failures >= DISABLE_AFTER:
+                del pool.keys[key.fingerprint]
+        pool.seen = keys
 
     @staticmethod
     def _state(pool: _PoolState, key: KeyConfig) -> _KeyState:

@@ -51,10 +51,9 @@ CHECK_WAIT_SECONDS = 5.0
 
 @sensitive_variables("secret", "first_secret")
 def _provider_config(provider: Provider) -> ProviderConfig:
+    rows = provider.keys.all()
     keys = tuple(
-        KeyConfig(key.pk, key.fingerprint, decrypt_secret(key.ciphertext))
-        for key in provider.keys.all()
-        if key.enabled
+        KeyConfig(key.pk, key.fingerprint, decrypt_secret(key.ciphertext)) for key in rows if key.enabled
     )
     base_url = provider.resolved_base_url
     first_secret = keys[0].secret if keys else ""
@@ -73,7 +72,11 @@ def _provider_config(provider: Provider) -> ProviderConfig:
         fallbacks=tuple(str(f) for f in provider.fallbacks or ()),
         region=provider.region or region_from_base_url(provider.api_format, base_url),
         project=provider.project or service_account_project(first_secret),
-        requires_key=not can_run_without_keys(provider.api_format, provider.requires_key),
+        requires_key=not can_run_without_keys(
+            provider.api_format, provider.requires_key, provider.ambient_credentials
+        ),
+        ambient_credentials=provider.ambient_credentials,
+        disabled_keys=len(rows) - len(keys),
     )
 
 
@@ -109,7 +112,7 @@ def build_routing_table() -> RoutingTable:
             unavailable[provider.name] = "disabled"
             continue
         config = _provider_config(provider)
-        if not config.keys and not config.passthrough and config.requires_key:
+        if not config.keys and not config.passthrough and config.requires_key and not config.disabled_keys:
             unavailable[provider.name] = "no enabled API key"
             continue
         providers[provider.name] = config

@@ -30,6 +30,10 @@ class ProviderConfig:
     project: str = ""  # Vertex: Google Cloud project
     # False: serves with no key in the pool (credentials from the environment, or none).
     requires_key: bool = True
+    # Bedrock/Vertex: an empty pool signs with the host's own cloud identity (opt-in).
+    ambient_credentials: bool = False
+    # Keys in the pool that are disabled (by an operator or after auth failures).
+    disabled_keys: int = 0
 
 
 @dataclass(frozen=True, slots=True)

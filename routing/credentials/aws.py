@@ -1,6 +1,7 @@
 """Bedrock: SigV4 signatures over exactly what is sent (botocore's signer), from the pool's
-access keys or, with an empty pool, the AWS environment/profile chain; a Bedrock API key
-(a pool entry without ':') goes as ``Authorization: Bearer``.
+access keys or, with an empty pool and ``ambient_credentials`` on, the AWS
+environment/profile chain; a Bedrock API key (a pool entry without ':') goes as
+``Authorization: Bearer``.
 
 Imported only when a Bedrock provider is used (``routing.authorizers``): botocore costs
 about 30 MiB of memory that a gateway without Bedrock should not pay.
@@ -56,9 +57,15 @@ ambient_aws = AmbientAwsCredentials()
 
 
 @sensitive_variables("credential")
-async def _aws_credentials(key: KeyConfig) -> ReadOnlyCredentials | str:
+async def _aws_credentials(provider: ProviderConfig, key: KeyConfig) -> ReadOnlyCredentials | str:
     """Access keys to sign with, or a Bedrock API key (str) to send as a bearer token."""
     if not key.secret:
+        if not provider.ambient_credentials:
+            # Never the host's identity unless the operator chose it (an emptied pool).
+            raise CredentialError(
+                "no key to sign with, and ambient AWS credentials are off for this provider",
+                key_fault=False,
+            )
         return await ambient_aws.frozen()
     try:
         credential = bedrock.parse_credential(key.secret)
@@ -83,7 +90,7 @@ def sigv4_sign(
 
 
 async def sigv4_headers(provider: ProviderConfig, key: KeyConfig, request: SignableRequest) -> dict[str, str]:
-    credentials = await _aws_credentials(key)
+    credentials = await _aws_credentials(provider, key)
     if isinstance(credentials, str):
         return {"authorization": f"Bearer {credentials}"}
     return sigv4_sign(request, credentials, region=provider.region, service=bedrock.SIGNING_SERVICE)

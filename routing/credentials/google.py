@@ -1,6 +1,8 @@
-"""Vertex: an OAuth access token for the pool's service-account key (or Application
-Default Credentials), fetched off the event loop, cached, refreshed before it expires,
-one fetch at a time per key.
+"""Vertex: an OAuth access token for the pool's service-account key (or, with an empty
+pool and ``ambient_credentials`` on, Application Default Credentials), fetched off the
+event loop, cached, refreshed before it expires, one fetch at a time per key. A token
+the upstream rejects (401) is forgotten so the retry fetches a new one, as google-auth's
+own ``AuthorizedSession`` does.
 
 Imported only when a Vertex provider is used (``routing.authorizers``): google-auth
 costs about 25 MiB of memory that a gateway without Vertex should not pay.
@@ -8,7 +10,7 @@ costs about 25 MiB of memory that a gateway without Vertex should not pay.
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import google.auth
@@ -46,6 +48,15 @@ class GoogleTokens:
         if lock is None:
             lock = self._locks[slot] = asyncio.Lock()
         return lock
+
+    def forget(self, key: KeyConfig, rejected: str) -> bool:
+        """Drop ``key``'s token if it is the one the upstream rejected (401): True when
+        dropped. A token another request already replaced is kept."""
+        credentials = self._credentials.get(key.fingerprint)
+        if credentials is None or credentials.token != rejected:
+            return False
+        del self._credentials[key.fingerprint]
+        return True
 
     async def token(self, key: KeyConfig) -> str:
         credentials = self._credentials.get(key.fingerprint)
@@ -117,7 +128,21 @@ google_tokens = GoogleTokens()
 async def google_bearer_headers(
     provider: ProviderConfig, key: KeyConfig, request: SignableRequest
 ) -> dict[str, str]:
+    if not provider.project:  # the URL would name ``projects//``
+        raise CredentialError("no Google Cloud project: set the provider's project", key_fault=False)
+    if not key.secret and not provider.ambient_credentials:
+        # Never the host's identity unless the operator chose it (an emptied pool).
+        raise CredentialError(
+            "no key to authenticate with, and Application Default Credentials are off for this provider",
+            key_fault=False,
+        )
     return {"authorization": f"Bearer {await google_tokens.token(key)}"}
+
+
+def forget_credentials(key: KeyConfig, sent_headers: Mapping[str, str]) -> bool:
+    """After a 401: drop the bearer token that was sent, so the next attempt fetches one."""
+    rejected = sent_headers.get("authorization", "").removeprefix("Bearer ")
+    return bool(rejected) and google_tokens.forget(key, rejected)
 
 
 def reset() -> None:

@@ -59,8 +59,17 @@ def test_ollama_base_url_alone_enables_it_without_a_key() -> None:
     assert table.default_provider == "ollama"  # the only active provider
 
 
-def test_bedrock_region_alone_uses_the_aws_environment() -> None:
+def test_bedrock_region_alone_is_inactive_and_names_the_ambient_switch() -> None:
+    """The host's own AWS identity is never used unless the operator says so."""
     load({"BEDROCK_REGION": "eu-west-1"})
+    assert result("bedrock").status == LoadStatus.INACTIVE
+    assert "BEDROCK_AMBIENT_CREDENTIALS=true" in result("bedrock").message
+    assert "bedrock" not in build_routing_table().providers
+
+
+def test_bedrock_region_and_ambient_credentials_use_the_aws_environment() -> None:
+    load({"BEDROCK_REGION": "eu-west-1", "BEDROCK_AMBIENT_CREDENTIALS": "true"})
+    assert Provider.objects.get(name="bedrock").ambient_credentials is True
     assert result("bedrock").status == LoadStatus.SUCCESS
     assert result("bedrock").message == "credentials from the environment"
     assert result("bedrock").base_url == "https://bedrock-runtime.eu-west-1.amazonaws.com"
@@ -98,8 +107,8 @@ def test_a_service_account_key_in_the_environment_is_one_key_and_names_the_proje
             {"BEDROCK_API_KEY": "AKID:secret", "BEDROCK_BASE_URL": "https://proxy.example"},
             "bedrock needs a region",
         ),
-        ({"VERTEX_REGION": "us-east5"}, "vertex needs a project"),
-        ({"VERTEX_PROJECT": "p", "VERTEX_REGION": ""}, "missing base URL"),
+        ({"VERTEX_REGION": "us-east5", "VERTEX_AMBIENT_CREDENTIALS": "1"}, "vertex needs a project"),
+        ({"VERTEX_PROJECT": "p", "VERTEX_REGION": "", "VERTEX_AMBIENT_CREDENTIALS": "1"}, "missing base URL"),
         (
             {"GEMINI_API_KEY": "k", "GEMINI_API_FORMAT": "bedrock-ish"},
             "supported: openai, anthropic, bedrock, vertex",

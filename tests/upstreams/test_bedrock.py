@@ -136,7 +136,7 @@ async def test_empty_pool_signs_with_the_aws_environment(
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDFROMENV")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "envsecretenvsecret")
-    await bedrock_provider(cloud)
+    await bedrock_provider(cloud, ambient_credentials=True)
     await client.messages.create(model=MODEL, max_tokens=5, messages=HELLO)
     [sent] = cloud.requests
     assert sent.headers["authorization"] == resigned(
@@ -147,7 +147,7 @@ async def test_empty_pool_signs_with_the_aws_environment(
 async def test_empty_pool_without_aws_credentials_is_a_clear_error(
     cloud: CloudMock, client: anthropic.AsyncAnthropic
 ) -> None:
-    await bedrock_provider(cloud)
+    await bedrock_provider(cloud, ambient_credentials=True)
     with pytest.raises(anthropic.APIStatusError) as caught:
         await client.messages.create(model=MODEL, max_tokens=5, messages=HELLO)
     assert caught.value.status_code == 503

@@ -137,7 +137,7 @@ async def test_application_default_credentials_when_the_pool_is_empty(
     adc = tmp_path / "adc.json"
     adc.write_text(new_key(cloud))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
-    await vertex_provider(cloud, project="demo-project")
+    await vertex_provider(cloud, project="demo-project", ambient_credentials=True)
     await client.messages.create(model=MODEL, max_tokens=5, messages=HELLO)
     assert bearer(cloud) == ["Bearer ya29.token-1"]
 
