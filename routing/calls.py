@@ -24,6 +24,7 @@ from routing.errors import GatewayError, invalid_request
 from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
 from routing.limits.service import limiter
 from routing.metrics import observe_call
+from routing.request_checks import check_model_name
 from routing.request_context import current_request
 from routing.resolution import Resolution, resolve_model
 from routing.stream_watch import StreamWatch, new_stream_watch
@@ -128,6 +129,7 @@ def require_model(body: Mapping[str, Any]) -> str:
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise invalid_request("model: field required (a non-empty string)")
+    check_model_name(model)
     return model
 
 

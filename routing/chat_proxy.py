@@ -66,7 +66,8 @@ def validate_chat_body(body: dict[str, Any]) -> None:
     if not isinstance(messages, list) or not messages:
         raise invalid_request("messages: field required (a non-empty list)", param="messages")
     for index, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in CHAT_ROLES:
+        role = message.get("role") if isinstance(message, dict) else None
+        if not isinstance(role, str) or role not in CHAT_ROLES:
             raise invalid_request(
                 f"messages.{index}.role: must be one of {', '.join(sorted(CHAT_ROLES))}",
                 param=f"messages.{index}.role",

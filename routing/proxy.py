@@ -33,7 +33,7 @@ from routing.errors import (
 from routing.openai_upstream import CompletionAsStream, read_completion
 from routing.resolution import Resolution
 from routing.streams import ByteSource, anthropic_error_event, openai_to_anthropic_events, relay_bytes
-from routing.token_count import count_request_tokens
+from routing.token_count import TooLongToCount, count_request_tokens
 from routing.translation import (
     OpenAIToAnthropicStream,
     ProviderQuirks,
@@ -204,5 +204,9 @@ async def proxy_count_tokens(call: ProxyCall) -> HttpResponseBase:
     if is_anthropic_family(provider.api_format):
         content = await count_anthropic_tokens(call, resolution)
     if content is None:
-        return json_response({"input_tokens": count_request_tokens(call.body)}, headers=served_by(resolution))
+        try:
+            tokens = count_request_tokens(call.body)
+        except TooLongToCount as exc:
+            raise GatewayError(413, f"{exc} (provider '{provider.name}' has no count endpoint)") from exc
+        return json_response({"input_tokens": tokens}, headers=served_by(resolution))
     return HttpResponse(content, content_type="application/json", headers=served_by(resolution))

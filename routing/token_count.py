@@ -18,6 +18,23 @@ TOKENS_PER_TOOL = 8  # function wrapper around name/description/parameters
 # does not carry dimensions, so a typical 1092x1092 image is assumed.
 TOKENS_PER_IMAGE = 1600
 TOKENS_PER_PDF_PAGE_GUESS = 1500
+# The BPE refuses one text of 1 000 000 characters or 200 000 tokens; pieces of 40 000
+# characters stay under both (a character is at most 4 bytes, a byte at most a token).
+PIECE_CHARACTERS = 40_000
+# Counting runs on the event loop at about 5 MB/s: past this a request would hold every
+# other client of the process for more than about 0.4 s.
+MAX_COUNTED_CHARACTERS = 2_000_000
+
+
+class TooLongToCount(ValueError):
+    """The request is larger than the local estimate counts."""
+
+    def __init__(self, characters: int) -> None:
+        super().__init__(
+            f"count_tokens: the request is {characters} characters of JSON; the gateway's local "
+            f"estimate counts at most {MAX_COUNTED_CHARACTERS}"
+        )
+        self.characters = characters
 
 
 def _as_object(value: object) -> dict[str, Any]:
@@ -37,7 +54,10 @@ def _encoding() -> _Encoding:
 
 
 def count_text_tokens(text: str) -> int:
-    return len(_encoding().encode(text)) if text else 0
+    encode = _encoding().encode
+    return sum(
+        len(encode(text[start : start + PIECE_CHARACTERS])) for start in range(0, len(text), PIECE_CHARACTERS)
+    )
 
 
 def _block_tokens(block: Any) -> int:
@@ -81,7 +101,11 @@ def _tool_tokens(tool: Any) -> int:
 
 
 def count_request_tokens(body: dict[str, Any]) -> int:
-    """Estimated input tokens of an Anthropic Messages request; never raises on odd input."""
+    """Estimated input tokens of an Anthropic Messages request; never raises on odd input,
+    only ``TooLongToCount`` past ``MAX_COUNTED_CHARACTERS``."""
+    characters = len(json.dumps(body, ensure_ascii=False))
+    if characters > MAX_COUNTED_CHARACTERS:
+        raise TooLongToCount(characters)
     total = TOKENS_PER_REPLY_PRIMER
     system = body.get("system")
     if system:

@@ -1,6 +1,5 @@
 """Data-plane views: authenticate → parse → call the proxy → respond. Thin and async."""
 
-import json
 import logging
 from collections.abc import Callable, Coroutine
 from functools import wraps
@@ -18,7 +17,6 @@ from routing.chat_proxy import proxy_chat_completions
 from routing.errors import (
     GatewayError,
     anthropic_error_body,
-    invalid_request,
     openai_error_body,
     openai_status,
 )
@@ -26,6 +24,7 @@ from routing.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from routing.metrics import render_metrics
 from routing.proxy import proxy_count_tokens, proxy_messages
 from routing.readiness import readiness_check
+from routing.request_checks import check_forwarded_headers, parse_request_json
 from routing.request_context import note_error
 from routing.resolution import resolve_model
 from routing.snapshot import routing_snapshot
@@ -82,16 +81,6 @@ openai_errors = _rendering_errors(lambda request, error: openai_error_response(e
 client_dialect_errors = _rendering_errors(_client_dialect_error_response)
 
 
-def _json_body(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid_request(f"request body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise invalid_request("request body must be a JSON object")
-    return body
-
-
 def _require_post(request: HttpRequest) -> None:
     if request.method != "POST":
         raise GatewayError(
@@ -103,7 +92,8 @@ async def _proxy_call(request: HttpRequest) -> ProxyCall:
     _require_post(request)
     table = await routing_snapshot.get()
     auth = authenticate(request.headers, table)
-    return ProxyCall(_json_body(request), request.headers, auth, table)
+    check_forwarded_headers(request.headers)
+    return ProxyCall(parse_request_json(request.body), request.headers, auth, table)
 
 
 @anthropic_errors

@@ -1,0 +1,3 @@
+"""Unhappy-path tests reuse the provider and SDK fixtures of the endpoint tests."""
+
+from tests.gateway.conftest import client, openai_sdk, providers  # noqa: F401  (re-exported fixtures)
