@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 
@@ -30,6 +31,7 @@ from routing.resolution import Resolution, resolve_model
 from routing.stream_watch import StreamWatch, new_stream_watch
 from routing.table import RoutingTable
 from routing.usage import UsageEvent, usage_recorder
+from vandamme.secrets import redact_keys, safe_model_name
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +74,8 @@ class ProxyCall:
         team = self.auth.team
         event = UsageEvent(
             provider=resolution.provider.name if resolution else "",
-            model_requested=str(self.body.get("model", ""))[:300],
-            model_served=resolution.upstream_model[:300] if resolution else "",
+            model_requested=self.shown_model(str(self.body.get("model", ""))[:300]),
+            model_served=self.shown_model(resolution.upstream_model[:300]) if resolution else "",
             status=status,
             latency_ms=int((time.perf_counter() - self.started) * 1000),
             streamed=streamed,
@@ -83,7 +85,7 @@ class ProxyCall:
             output_tokens=usage.get("output_tokens") or 0,
             cached_tokens=usage.get("cache_read_input_tokens") or 0,
             ttft_ms=ttft_ms,
-            error=error[:300],
+            error=redact_keys(error[:300], self.known_secrets()) if error else "",
             team_id=team.team_id if team else None,
             team_name=team.name if team else "",
             key_prefix=self.auth.key_prefix or "",
@@ -96,6 +98,16 @@ class ProxyCall:
         if request is not None:
             request.usage = event
 
+    def known_secrets(self) -> tuple[str | None, ...]:
+        """Secrets this call may echo that are not key-shaped: the gateway's own key and
+        the client's forwarded one."""
+        return settings.PROXY_API_KEY, self.auth.forwardable_key
+
+    def shown_model(self, name: str) -> str:
+        """``name`` as usage records, metrics labels, logs and pages keep it: a key pasted
+        as a model name becomes ``[redacted-key]`` (a short name costs one length check)."""
+        return safe_model_name(name, self.known_secrets())
+
     async def admit(self) -> None:
         """Refuse the call (429, ``retry-after``) when its team or gateway key is over a
         limit; count it otherwise. Runs before any upstream call."""
@@ -106,7 +118,7 @@ class ProxyCall:
         team = self.auth.team
         return new_stream_watch(
             provider=resolution.provider.name,
-            model=resolution.upstream_model,
+            model=self.shown_model(resolution.upstream_model),
             team=team.name if team else "",
             started=self.started,
             account=lambda usage, status, ttft_ms: self.record(
@@ -169,7 +181,9 @@ async def _dispatch_with_fallbacks(
             raise noted from error
         else:
             raise
-    failed, status = f"{resolution.provider.name}:{resolution.upstream_model}", original.status
+    # Logged: the model part as usage records keep it (never a key pasted as a model name).
+    failed = f"{resolution.provider.name}:{call.shown_model(resolution.upstream_model)}"
+    status = original.status
     for target in resolution.fallbacks:
         try:
             fallback = _resolve_fallback(call, target)
@@ -180,7 +194,8 @@ async def _dispatch_with_fallbacks(
         try:
             return await dispatch(call, fallback)
         except GatewayError as error:
-            failed, status = f"{fallback.provider.name}:{fallback.upstream_model}", error.status
+            failed = f"{fallback.provider.name}:{call.shown_model(fallback.upstream_model)}"
+            status = error.status
     logger.warning("%s failed with %s; no fallback left", failed, status)
     raise original
 

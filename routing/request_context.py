@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from routing.errors import scrub_secrets
+from vandamme.secrets import redact_keys
 
 if TYPE_CHECKING:
     from routing.usage import UsageEvent
@@ -86,7 +87,9 @@ def note_error(message: str) -> None:
     """Keep an error response's message for the access line (already free of secrets)."""
     request = current_request.get()
     if request is not None:
-        request.error = scrub_secrets(message[:300])
+        from django.conf import settings  # here: this module loads before Django is set up
+
+        request.error = redact_keys(scrub_secrets(message[:300]), (settings.PROXY_API_KEY,))
 
 
 def log_request(request: RequestScope) -> None:
@@ -106,7 +109,7 @@ def log_request(request: RequestScope) -> None:
         fields.update(
             provider=usage.provider,
             model=usage.model_served,
-            model_requested=scrub_secrets(usage.model_requested),  # the client's own text
+            model_requested=usage.model_requested,  # ProxyCall.record made both names safe
             team=usage.team_name,
             streamed=usage.streamed,
             input_tokens=usage.input_tokens,

@@ -9,6 +9,7 @@ import logging
 from datetime import UTC, datetime
 
 from routing.request_context import current_request
+from vandamme.secrets import redact_keys
 
 
 class RequestIdFilter(logging.Filter):
@@ -29,6 +30,25 @@ class DataPlaneErrorResponseFilter(logging.Filter):
         if record.exc_info:
             return True
         return current_request.get() is None
+
+
+class ServerAccessLineFilter(logging.Filter):
+    """Redacts key-shaped text in the arguments of the HTTP servers' own access lines
+    (uvicorn's ``uvicorn.access``, daphne's ``runserver`` line): they log the path with
+    its query string, and ``/v1/vandamme/resolve?model=…`` may carry a key pasted as a
+    model name. The gateway's own access line logs the path alone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, dict):  # daphne: one mapping of named fields
+            record.args = {name: _redacted(value) for name, value in record.args.items()}
+        elif isinstance(record.args, tuple):  # uvicorn: positional
+            record.args = tuple(_redacted(value) for value in record.args)
+        record.msg = _redacted(record.msg)
+        return True
+
+
+def _redacted(value: object) -> object:
+    return redact_keys(value) if isinstance(value, str) else value
 
 
 class TextFormatter(logging.Formatter):

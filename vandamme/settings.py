@@ -230,6 +230,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "vandamme.logs.RequestIdFilter"},
         "data_plane_error_responses": {"()": "vandamme.logs.DataPlaneErrorResponseFilter"},
+        "server_access_lines": {"()": "vandamme.logs.ServerAccessLineFilter"},
     },
     "formatters": {
         "text": {"()": "vandamme.logs.TextFormatter"},
@@ -244,5 +245,8 @@ LOGGING = {
         # One INFO line per upstream call from httpx is noise (and URLs may carry queries).
         "httpx": {"level": "WARNING"},
         "vandamme.access": {"level": "INFO" if VANDAMME_ACCESS_LOG else "WARNING"},
+        # The servers' own access lines carry query strings: key-shaped text is redacted.
+        "uvicorn.access": {"filters": ["server_access_lines"]},
+        "django.channels.server": {"filters": ["server_access_lines"]},
     },
 }
