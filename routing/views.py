@@ -103,7 +103,7 @@ async def _proxy_call(request: HttpRequest) -> ProxyCall:
     _require_post(request)
     table = await routing_snapshot.get()
     auth = authenticate(request.headers, table)
-    return ProxyCall(_json_body(request), request.headers, auth, table)
+    return ProxyCall(_json_body(request), request.headers, auth, table, body_size=len(request.body))
 
 
 @anthropic_errors
