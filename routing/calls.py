@@ -23,6 +23,7 @@ from routing.adapters.http import base_headers
 from routing.auth import ClientAuth
 from routing.errors import GatewayError, invalid_request
 from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
+from routing.limits.reservation import Reservation, reservation_estimate
 from routing.limits.service import limiter
 from routing.metrics import observe_call
 from routing.request_checks import check_model_name
@@ -49,6 +50,8 @@ class ProxyCall:
     auth: ClientAuth = field(repr=False)
     table: RoutingTable = field(repr=False)
     started: float = field(default_factory=time.perf_counter)
+    body_size: int = 0  # bytes of the JSON body: the token reservation's input estimate
+    reservation: Reservation | None = field(default=None, repr=False)
 
     @property
     def streamed(self) -> bool:
@@ -92,7 +95,9 @@ class ProxyCall:
             key_id=self.auth.key_id,
         )
         usage_recorder.record(event)
-        limiter.count(self.auth, event.input_tokens + event.output_tokens, event.created_at.timestamp())
+        reservation, self.reservation = self.reservation, None  # settled once
+        tokens = event.input_tokens + event.output_tokens
+        limiter.count(self.auth, tokens, event.created_at.timestamp(), reservation)
         observe_call(event)
         request = current_request.get()
         if request is not None:
@@ -110,8 +115,10 @@ class ProxyCall:
 
     async def admit(self) -> None:
         """Refuse the call (429, ``retry-after``) when its team or gateway key is over a
-        limit; count it otherwise. Runs before any upstream call."""
-        await limiter.admit(self.auth)
+        limit; count it and reserve its estimated tokens otherwise. Runs before any
+        upstream call."""
+        reserve = reservation_estimate(self.body_size, self.body)
+        self.reservation = await limiter.admit(self.auth, reserve=reserve)
 
     def watch_stream(self, resolution: Resolution) -> StreamWatch:
         """The hook for a stream this call answers with (see ``routing.stream_watch``)."""

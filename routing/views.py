@@ -93,7 +93,8 @@ async def _proxy_call(request: HttpRequest) -> ProxyCall:
     table = await routing_snapshot.get()
     auth = authenticate(request.headers, table)
     check_forwarded_headers(request.headers)
-    return ProxyCall(parse_request_json(request.body), request.headers, auth, table)
+    body = parse_request_json(request.body)
+    return ProxyCall(body, request.headers, auth, table, body_size=len(request.body))
 
 
 @anthropic_errors

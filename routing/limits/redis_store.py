@@ -1,11 +1,12 @@
 """Limit counters in Redis, shared by every gateway process.
 
-Each check is one Lua script (check every limit, count the request only if all have
-room), so check-and-count is one round trip and atomic across processes. Token counts
-are written by a second script from a background task: recording a call never waits
-on Redis. Windows are hashes of bucket → count that expire a minute after their last
-write; a budget is a hash (``spent``, ``seeded``, ``since``) that expires after its
-period.
+Each check is one Lua script (check every limit, count the request and reserve its
+estimated tokens only if all have room), so check-and-reserve is one round trip and
+atomic across processes: concurrent calls see each other's reservations. Token counts
+are settled by a second script from a background task (the real tokens added, the
+reservation taken back): recording a call never waits on Redis. Windows are hashes of
+bucket → count that expire a minute after their last write; a budget is a hash
+(``spent``, ``seeded``, ``since``) that expires after its period.
 
 Redis going away must not take the gateway down: calls go through the circuit breaker
 of their URL (``vandamme.redis_breaker``, shared with the generation reader): a failed
@@ -25,7 +26,15 @@ from typing import cast
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from routing.limits.rules import ADMITTED, BUDGET_UNSEEDED, BudgetLimit, CallLimits, Verdict, WindowLimit
+from routing.limits.rules import (
+    ADMITTED,
+    BUDGET_UNSEEDED,
+    UNCHECKED,
+    BudgetLimit,
+    CallLimits,
+    Verdict,
+    WindowLimit,
+)
 from routing.limits.windows import BUCKETS_PER_WINDOW, WINDOW_SECONDS, bucket_at
 from vandamme.redis_breaker import async_client, redis_breaker
 
@@ -36,10 +45,13 @@ BUDGET_GRACE_SECONDS = 3600  # a budget hash outlives its period by this much
 
 # KEYS: the windows, then the budget (when ARGV[5] is not empty).
 # ARGV: current bucket, buckets per window, window ttl (ms), window count, budget limit,
-# then a limit and a cost per window.
+# tokens to reserve, then per window a limit, a cost (what the check needs room for) and
+# the amount admission adds (1 request, or the reserved tokens).
+# A token window's total holds the tokens counted and those reserved by calls in flight:
+# it must be under the limit for a call to be admitted.
 CHECK_SCRIPT = """
 local current, span, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local count = tonumber(ARGV[4])
+local count, reserve = tonumber(ARGV[4]), tonumber(ARGV[6])
 local budget_spent = -1
 if ARGV[5] ~= '' then
   local state = redis.call('HMGET', KEYS[count + 1], 'seeded', 'spent')
@@ -49,7 +61,7 @@ if ARGV[5] ~= '' then
 end
 local full = {}
 for i = 1, count do
-  local limit, cost = tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i])
+  local limit, cost = tonumber(ARGV[4 + 3 * i]), tonumber(ARGV[5 + 3 * i])
   local flat = redis.call('HGETALL', KEYS[i])
   local total, live = 0, {}
   for j = 1, #flat, 2 do
@@ -70,28 +82,42 @@ if #full > 0 or budget_spent >= 0 then
   return {'refused', budget_spent, unpack(full)}
 end
 for i = 1, count do
-  local cost = tonumber(ARGV[5 + 2 * i])
-  if cost > 0 then
-    redis.call('HINCRBY', KEYS[i], ARGV[1], cost)
+  local amount = tonumber(ARGV[6 + 3 * i])
+  if amount > 0 then
+    redis.call('HINCRBY', KEYS[i], ARGV[1], amount)
     redis.call('PEXPIRE', KEYS[i], ttl)
   end
+end
+if ARGV[5] ~= '' and reserve > 0 then
+  redis.call('HINCRBY', KEYS[count + 1], 'spent', reserve)
 end
 return {'ok'}
 """
 
 # KEYS: the token windows, then the budget (when ARGV[5] is '1').
 # ARGV: current bucket, window ttl (ms), tokens, window count, has budget, usage time,
-# budget expiry (epoch seconds).
+# budget expiry (epoch seconds), tokens reserved at admission, the bucket they went into,
+# buckets per window.
 COUNT_SCRIPT = """
 local tokens, count = tonumber(ARGV[3]), tonumber(ARGV[4])
+local reserved, reserved_bucket = tonumber(ARGV[8]), tonumber(ARGV[9])
+local current, span = tonumber(ARGV[1]), tonumber(ARGV[10])
 for i = 1, count do
   redis.call('HINCRBY', KEYS[i], ARGV[1], tokens)
+  if reserved > 0 and reserved_bucket > current - span then
+    redis.call('HINCRBY', KEYS[i], ARGV[9], -reserved)
+  end
   redis.call('PEXPIRE', KEYS[i], ARGV[2])
 end
 if ARGV[5] == '1' then
   local budget = KEYS[count + 1]
-  redis.call('HINCRBY', budget, 'spent', tokens)
-  if redis.call('HGET', budget, 'seeded') ~= '1' then
+  local seeded = redis.call('HGET', budget, 'seeded') == '1'
+  -- A reservation went only into a seeded budget; one flushed since never saw it.
+  local settled = tokens
+  if seeded then settled = tokens - reserved end
+  local spent = redis.call('HINCRBY', budget, 'spent', settled)
+  if spent < 0 then redis.call('HSET', budget, 'spent', 0) end
+  if not seeded then
     local since = redis.call('HGET', budget, 'since')
     if not since or tonumber(ARGV[6]) < tonumber(since) then
       redis.call('HSET', budget, 'since', ARGV[6])
@@ -192,39 +218,52 @@ class RedisLimitStore:
     def _answered(self) -> None:
         self.breaker.succeeded()
 
-    async def admit(self, limits: CallLimits, now: float) -> Verdict:
+    async def admit(self, limits: CallLimits, now: float, reserve: int = 0) -> Verdict:
         if self.unreachable:
-            return ADMITTED
+            return UNCHECKED
         budget = limits.budget
         keys = _keys(limits.windows, budget)
         args: list[str | int] = [bucket_at(now), BUCKETS_PER_WINDOW, WINDOW_TTL_MS, len(limits.windows)]
-        args.append(budget.limit if budget is not None else "")
+        args += [budget.limit if budget is not None else "", reserve]
         for window in limits.windows:
-            args += [window.limit, window.cost]
+            args += [window.limit, window.cost, window.admission_amount(reserve)]
         try:
             reply = await self._connection().check(keys=keys, args=args)
         except (RedisError, OSError) as exc:
             self._failed(exc)
-            return ADMITTED
+            return UNCHECKED
         self._answered()
         return _verdict(reply)
 
-    def count_tokens(self, limits: CallLimits, tokens: int, *, now: float, at: float) -> None:
+    def count_tokens(
+        self,
+        limits: CallLimits,
+        tokens: int,
+        *,
+        now: float,
+        at: float,
+        reserved: int = 0,
+        reserved_bucket: int = 0,
+    ) -> None:
         if self.unreachable:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop (a management command): nothing serves requests here
             return
-        task = loop.create_task(self._count(limits, tokens, now=now, at=at))
+        settle = (reserved, reserved_bucket)
+        task = loop.create_task(self._count(limits, tokens, now=now, at=at, settle=settle))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _count(self, limits: CallLimits, tokens: int, *, now: float, at: float) -> None:
+    async def _count(
+        self, limits: CallLimits, tokens: int, *, now: float, at: float, settle: tuple[int, int]
+    ) -> None:
         windows, budget = limits.token_windows, limits.budget
         keys = _keys(windows, budget)
         expiry = _budget_expiry(budget) if budget is not None else 0
         args = [bucket_at(now), WINDOW_TTL_MS, tokens, len(windows), "1" if budget else "", repr(at), expiry]
+        args += [settle[0], settle[1], BUCKETS_PER_WINDOW]
         try:
             await self._connection().count(keys=keys, args=args)
         except (RedisError, OSError) as exc:

@@ -39,6 +39,11 @@ class WindowLimit:
     def cost(self) -> int:
         return 1 if self.unit == REQUESTS else 0
 
+    def admission_amount(self, reserve: int) -> int:
+        """What admitting a call adds: 1 request, or the tokens reserved for it (settled
+        against its real usage once that is known)."""
+        return 1 if self.unit == REQUESTS else reserve
+
     def describe(self) -> str:
         return f"{self.subject} allows {self.limit} {self.unit} per minute"
 
@@ -117,15 +122,19 @@ class Verdict:
     Refused: ``full_windows`` holds each full window (its index in ``CallLimits.windows``
     and its live buckets) and ``budget_spent`` what an exhausted budget has spent.
     ``budget_unseeded``: the budget's counter must first be seeded from the usage table.
+    ``unchecked``: admitted without a check (the store is unreachable), so nothing was
+    reserved and nothing is to be settled.
     """
 
     admitted: bool
     budget_unseeded: bool = False
+    unchecked: bool = False
     full_windows: tuple[tuple[int, Mapping[int, int]], ...] = field(default=())
     budget_spent: int | None = None
 
 
 ADMITTED = Verdict(admitted=True)
+UNCHECKED = Verdict(admitted=True, unchecked=True)
 BUDGET_UNSEEDED = Verdict(admitted=False, budget_unseeded=True)
 
 

@@ -1,10 +1,15 @@
 """Holding a proxied call to its team's and gateway key's limits.
 
-``limiter.admit(auth)`` runs before any upstream call and raises a 429 ``GatewayError``
-(rendered in the client's dialect by its front door) with ``retry-after``; it counts
-the request when admitted. ``limiter.count(auth, tokens, at)`` adds a finished call's
-tokens without waiting. The store is Redis when ``VANDAMME_LIMITS_REDIS_URL`` (by
-default ``REDIS_URL``) is set, else process memory.
+``limiter.admit(auth, reserve=…)`` runs before any upstream call and raises a 429
+``GatewayError`` (rendered in the client's dialect by its front door) with
+``retry-after``; when admitted it counts the request and reserves the call's estimated
+tokens (``routing.limits.reservation``), returning the ``Reservation``.
+``limiter.count(auth, tokens, at, reservation)`` settles it without waiting: the real
+tokens are added, the reservation taken back. So concurrent calls see each other
+before any has answered, and a token limit is overshot by about the one call admitted
+last (plus what the estimates fell short), not by every call in flight. The store is
+Redis when ``VANDAMME_LIMITS_REDIS_URL`` (by default ``REDIS_URL``) is set, else process
+memory.
 
 A budget counter that does not exist yet (a new period, a restarted gateway without
 Redis, a flushed Redis) is seeded once from the usage table: one aggregate query,
@@ -22,8 +27,10 @@ from django.db import DatabaseError, connection
 
 from routing.auth import ClientAuth
 from routing.errors import GatewayError
+from routing.limits.reservation import Reservation
 from routing.limits.rules import BudgetLimit, CallLimits, call_limits, refusal
 from routing.limits.stores import LimitStore, MemoryLimitStore
+from routing.limits.windows import bucket_at
 from teams.selectors import team_tokens_spent
 
 logger = logging.getLogger(__name__)
@@ -81,26 +88,43 @@ class Limiter:
             await store.flush()
             await store.aclose()
 
-    async def admit(self, auth: ClientAuth) -> None:
-        """Raise 429 when the call is over a limit; otherwise count it."""
+    async def admit(self, auth: ClientAuth, reserve: int = 0) -> Reservation | None:
+        """Raise 429 when the call is over a limit; otherwise count it and reserve
+        ``reserve`` tokens. Returns the reservation to settle, if one was made."""
         if auth.team is None:
-            return
+            return None
         now = time.time()
         limits = _limits_of(auth, now)
         if not limits:
-            return
+            return None
+        reserve = reserve if limits.counts_tokens else 0
         store = self.store()
-        verdict = await store.admit(limits, now)
+        verdict = await store.admit(limits, now, reserve)
         if verdict.budget_unseeded and limits.budget is not None:
             await self._seed(store, limits.budget)
-            verdict = await store.admit(limits, now)
-        if verdict.admitted or verdict.budget_unseeded:  # still unseeded: seeding failed, fail open
-            return
+            verdict = await store.admit(limits, now, reserve)
+        if verdict.admitted:
+            if verdict.unchecked or not reserve:
+                return None
+            return Reservation(limits, reserve, bucket_at(now))
+        if verdict.budget_unseeded:  # still unseeded: seeding failed, fail open
+            return None
         refused = refusal(limits, verdict, now)
         raise GatewayError(429, refused.message, {"retry-after": str(refused.retry_after)})
 
-    def count(self, auth: ClientAuth, tokens: int, at: float) -> None:
-        """Add a finished call's tokens, recorded at ``at`` (epoch seconds). Non-blocking."""
+    def count(self, auth: ClientAuth, tokens: int, at: float, reservation: Reservation | None = None) -> None:
+        """Add a finished call's tokens, recorded at ``at`` (epoch seconds), and take its
+        reservation back (a failed call: 0 tokens, the whole reservation). Non-blocking."""
+        if reservation is not None:
+            self.store().count_tokens(
+                reservation.limits,
+                max(tokens, 0),
+                now=time.time(),
+                at=at,
+                reserved=reservation.tokens,
+                reserved_bucket=reservation.bucket,
+            )
+            return
         if auth.team is None or tokens <= 0:
             return
         limits = _limits_of(auth, at)

@@ -2,6 +2,10 @@
 
 Without Redis the counters are this process's own: exact for a single gateway
 process, per process when several run (set ``REDIS_URL`` to share them).
+
+Tokens are reserved at admission (``reserve``: the call's estimate, added to its token
+windows and budget) and settled by ``count_tokens`` once the usage is known: the real
+tokens are added now and the reservation taken back from the bucket it went into.
 """
 
 from dataclasses import dataclass
@@ -12,13 +16,24 @@ from routing.limits.windows import bucket_at, excess, in_window
 
 
 class LimitStore(Protocol):
-    async def admit(self, limits: CallLimits, now: float) -> Verdict:
-        """Check every limit and, only if all have room, count the request: atomically."""
+    async def admit(self, limits: CallLimits, now: float, reserve: int = 0) -> Verdict:
+        """Check every limit (tokens: counted plus reserved must be under the limit) and,
+        only if all have room, count the request and reserve ``reserve`` tokens: atomically."""
         ...
 
-    def count_tokens(self, limits: CallLimits, tokens: int, *, now: float, at: float) -> None:
-        """Add a finished call's tokens (non-blocking). ``at`` is when its usage record
-        was made: budget seeding skips records already counted live."""
+    def count_tokens(
+        self,
+        limits: CallLimits,
+        tokens: int,
+        *,
+        now: float,
+        at: float,
+        reserved: int = 0,
+        reserved_bucket: int = 0,
+    ) -> None:
+        """Add a finished call's tokens (non-blocking), less the ``reserved`` tokens its
+        admission added in ``reserved_bucket``. ``at`` is when its usage record was
+        made: budget seeding skips records already counted live."""
         ...
 
     async def budget_live_since(self, budget: BudgetLimit) -> float | None:
@@ -72,7 +87,7 @@ class MemoryLimitStore:
             del buckets[bucket]
         return buckets
 
-    async def admit(self, limits: CallLimits, now: float) -> Verdict:
+    async def admit(self, limits: CallLimits, now: float, reserve: int = 0) -> Verdict:
         budget_spent = None
         if limits.budget is not None:
             state = self._budgets.get(limits.budget.key)
@@ -90,18 +105,33 @@ class MemoryLimitStore:
         if full or budget_spent is not None:
             return Verdict(admitted=False, full_windows=full, budget_spent=budget_spent)
         for window, buckets in zip(limits.windows, windows, strict=True):
-            if window.cost:
-                buckets[current] = buckets.get(current, 0) + window.cost
+            amount = window.admission_amount(reserve)
+            if amount:
+                buckets[current] = buckets.get(current, 0) + amount
+        if limits.budget is not None:
+            self._budgets[limits.budget.key].spent += reserve
         return ADMITTED
 
-    def count_tokens(self, limits: CallLimits, tokens: int, *, now: float, at: float) -> None:
+    def count_tokens(
+        self,
+        limits: CallLimits,
+        tokens: int,
+        *,
+        now: float,
+        at: float,
+        reserved: int = 0,
+        reserved_bucket: int = 0,
+    ) -> None:
         current = bucket_at(now)
         for window in limits.token_windows:
             buckets = self._buckets(window.key, current)
             buckets[current] = buckets.get(current, 0) + tokens
+            if reserved and reserved_bucket in buckets:  # else it has left the window already
+                buckets[reserved_bucket] -= reserved
         if limits.budget is not None:
             state = self._budget(limits.budget, now)
-            state.spent += tokens
+            # A reservation went only into a seeded budget; a new one (period over) never saw it.
+            state.spent = max(0, state.spent + tokens - (reserved if state.seeded else 0))
             if not state.seeded and (state.live_since is None or at < state.live_since):
                 state.live_since = at
 

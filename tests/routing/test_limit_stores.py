@@ -75,6 +75,36 @@ async def test_tokens_are_counted_after_the_call(store: LimitStore) -> None:
     assert dict(refused.full_windows) == {0: {int(NOW): 80, int(NOW) + 1: 30}}
 
 
+async def test_reservations_hold_room_until_settled_with_the_real_usage(store: LimitStore) -> None:
+    """Counted plus reserved must be under the limit; settling replaces the reservation
+    with the usage (less, or more), in the bucket the usage is known in."""
+    limits = CallLimits((TPM,))
+    assert (await store.admit(limits, NOW, 60)).admitted
+    assert (await store.admit(limits, NOW + 1, 60)).admitted  # 60 reserved < 100: may go
+    refused = await store.admit(limits, NOW + 1, 60)  # 120 reserved: full, nothing added
+    assert dict(refused.full_windows) == {0: {int(NOW): 60, int(NOW) + 1: 60}}
+    store.count_tokens(limits, 10, now=NOW + 2, at=NOW + 2, reserved=60, reserved_bucket=int(NOW))
+    store.count_tokens(limits, 0, now=NOW + 2, at=NOW + 2, reserved=60, reserved_bucket=int(NOW) + 1)
+    await store.flush()
+    assert (await store.admit(limits, NOW + 3, 95)).admitted  # 10 counted
+    refused = await store.admit(limits, NOW + 3, 1)
+    assert sum(dict(refused.full_windows)[0].values()) == 105
+
+
+async def test_a_budget_reservation_is_settled_against_the_spent_tokens(store: LimitStore) -> None:
+    limits = CallLimits((), BUDGET)
+    await store.seed_budget(BUDGET, 400)
+    assert (await store.admit(limits, NOW, 90)).admitted  # 490 spent or reserved
+    assert (await store.admit(limits, NOW, 90)).admitted  # 490 < 500: the last one may go
+    assert (await store.admit(limits, NOW, 1)).budget_spent == 580
+    store.count_tokens(limits, 30, now=NOW, at=NOW, reserved=90, reserved_bucket=int(NOW))
+    store.count_tokens(limits, 0, now=NOW, at=NOW, reserved=90, reserved_bucket=int(NOW))  # failed
+    await store.flush()
+    assert (await store.admit(limits, NOW, 69)).admitted  # 430 spent, now 499 with this one
+    assert (await store.admit(limits, NOW, 1)).admitted
+    assert (await store.admit(limits, NOW, 1)).budget_spent == 500
+
+
 async def test_a_budget_is_seeded_once_then_enforced(store: LimitStore) -> None:
     limits = CallLimits((), BUDGET)
     assert (await store.admit(limits, NOW)).budget_unseeded
