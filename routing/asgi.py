@@ -25,6 +25,7 @@ access line is logged once the response is complete.
 
 import asyncio
 import contextlib
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -39,8 +40,10 @@ from django.urls import URLPattern, set_script_prefix
 from django.urls.resolvers import RoutePattern
 from django.utils.module_loading import import_string
 
+from routing.errors import GatewayError
 from routing.metrics import observe_request_end
 from routing.request_context import begin_request, log_request
+from routing.views import door_error_response
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -50,6 +53,9 @@ ASGIApp = Callable[..., Awaitable[None]]
 AsyncView = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
 
 DATA_PLANE_PREFIXES = ("/v1/", "/health", "/ready", "/metrics")
+# All header names and values together. uvicorn (httptools) passes any size; daphne's
+# Twisted is raised to SERVER_HEADER_BYTES (routing.server_limits) so both answer this.
+MAX_HEADER_BYTES = 32 * 1024
 DATA_PLANE_URLCONF = "routing.urls"
 
 
@@ -93,8 +99,12 @@ class DataPlaneASGIHandler(ASGIHandler):
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
+            check_request_size(scope)
             body_file = await self.read_body(receive)
         except RequestAborted:
+            return
+        except GatewayError as error:
+            await self.send_response(_refusal(scope, error), send)
             return
         try:
             set_script_prefix(get_script_prefix(scope))
@@ -107,6 +117,31 @@ class DataPlaneASGIHandler(ASGIHandler):
             await self._serve_until_done_or_disconnected(request, receive, send)
         finally:
             body_file.close()
+
+    async def read_body(self, receive: Receive) -> tempfile.SpooledTemporaryFile[bytes]:  # type: ignore[override]
+        """Django's, but a body past ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused as it
+        arrives (a chunked upload has no length to check first), not spooled to the end."""
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        # Returned open, as Django's own: the caller closes it.
+        body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
+        )
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body_file.close()
+                raise RequestAborted()
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if limit is not None and received > limit:
+                body_file.close()
+                raise body_too_large(limit)
+            body_file.write(chunk)
+            if not message.get("more_body", False):
+                break
+        body_file.seek(0)
+        return body_file
 
     async def _serve_until_done_or_disconnected(
         self, request: HttpRequest, receive: Receive, send: Send
@@ -127,6 +162,30 @@ class DataPlaneASGIHandler(ASGIHandler):
         response = await (view(request) if view is not None else self.get_response_async(request))
         with contextlib.suppress(asyncio.CancelledError):
             await self.send_response(response, send)
+
+
+def body_too_large(limit: int) -> GatewayError:
+    return GatewayError(413, f"request body is larger than the gateway accepts ({limit} bytes)")
+
+
+def _refusal(scope: Scope, error: GatewayError) -> HttpResponseBase:
+    anthropic_client = any(name == b"anthropic-version" for name, _ in scope.get("headers", ()))
+    return door_error_response(scope.get("path", ""), anthropic_client=anthropic_client, error=error)
+
+
+def check_request_size(scope: Scope) -> None:
+    """Refuse headers past ``MAX_HEADER_BYTES`` (431) and a declared body past
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413) before reading the body."""
+    headers = scope.get("headers", ())
+    if sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES:
+        message = f"request headers are larger than the gateway accepts ({MAX_HEADER_BYTES} bytes)"
+        raise GatewayError(431, message)
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    for name, value in headers:
+        if name == b"content-length":
+            if limit is not None and value.isdigit() and int(value) > limit:
+                raise body_too_large(limit)
+            break
 
 
 def is_data_plane(path: str) -> bool:

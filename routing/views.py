@@ -51,6 +51,14 @@ def _client_dialect_error_response(request: HttpRequest, error: GatewayError) ->
     return openai_error_response(error)
 
 
+def door_error_response(path: str, *, anthropic_client: bool, error: GatewayError) -> HttpResponse:
+    """An error for a request refused before it has a view (headers or body too large):
+    the dialect of the door it was sent to, else the client's."""
+    if path.startswith("/v1/messages") or (anthropic_client and not path.startswith("/v1/chat/")):
+        return anthropic_error_response(error)
+    return openai_error_response(error)
+
+
 ErrorRenderer = Callable[[HttpRequest, GatewayError], HttpResponse]
 
 

@@ -88,6 +88,10 @@ class Command(BaseCommand):
         from daphne.cli import CommandLineInterface  # installs Twisted's asyncio reactor
         from twisted.internet import defer, reactor
 
+        from routing.server_limits import raise_twisted_header_limits
+
+        raise_twisted_header_limits()
+
         def shut_down() -> defer.Deferred[None]:
             return defer.Deferred.fromFuture(asyncio.ensure_future(gateway_shutdown()))
 
