@@ -17,6 +17,7 @@ from aliases.models import Alias
 from providers.crypto import decrypt_secret
 from providers.endpoints import can_run_without_keys, region_from_base_url, service_account_project
 from providers.generation import config_generation_aget, config_generation_get
+from providers.headers import headers_open
 from providers.models import LoadStatus, Provider, ProviderLoadResult
 from routing.table import (
     AliasConfig,
@@ -46,7 +47,8 @@ def _provider_config(provider: Provider) -> ProviderConfig:
         api_version=provider.api_version,
         timeout=provider.timeout,
         max_retries=provider.max_retries,
-        custom_headers=tuple((str(k), str(v)) for k, v in (provider.custom_headers or {}).items()),
+        # The one place header values are opened to be sent (providers.headers).
+        custom_headers=tuple(headers_open(provider.sealed_headers or {}).items()),
         tool_name_sanitization=provider.tool_name_sanitization,
         passthrough=provider.passthrough,
         models=tuple(str(m) for m in provider.models_list or ()),
