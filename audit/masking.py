@@ -1,7 +1,14 @@
-"""Masking of secrets in recorded object states. Pure: plain data in, plain data out.
+"""Masking of secrets in recorded object states and shown headers. Pure: plain data in,
+plain data out.
 
-A value is masked when its key names a secret (``ciphertext``, ``key_hash``, a header
-such as ``Authorization`` or ``x-api-key`` inside ``custom_headers``…), at any depth.
+Two rules by name:
+- a field (at any depth) whose name says secret (``ciphertext``, ``key_hash``,
+  ``sealed_headers``, ``password``…) is masked;
+- an HTTP header whose name contains ``key``, ``token``, ``secret``, ``auth``,
+  ``passw``, ``signature``, ``cookie``, ``credential`` or ``session`` (``Authorization``,
+  ``x-api-key``, ``Ocp-Apim-Subscription-Key``, ``X-Auth``…) is masked wherever a
+  provider's ``custom_headers`` are shown. Headers are masked by the broader rule because
+  their names are free text; a field rule that broad would hide ``requires_key``.
 """
 
 import re
@@ -10,9 +17,13 @@ from typing import Any
 
 MASK = "••••••"
 SECRET_KEY_PATTERN = re.compile(
-    r"(secret|password|passwd|ciphertext|key_hash|token|authorization|cookie|api[-_]?key|credential)",
+    r"(secret|password|passwd|ciphertext|sealed|key_hash|token|authorization|cookie|api[-_]?key|credential)",
     re.IGNORECASE,
 )
+SECRET_HEADER_PATTERN = re.compile(
+    r"(key|token|secret|auth|passw|signature|cookie|credential|session)", re.IGNORECASE
+)
+HEADERS_FIELD = "custom_headers"
 # Names that match the pattern but hold counters or limits, not secrets.
 NOT_SECRET_KEYS = frozenset({"tokens_per_minute", "token_budget", "input_tokens", "output_tokens"})
 
@@ -21,23 +32,31 @@ def is_secret_key(name: str) -> bool:
     return name not in NOT_SECRET_KEYS and SECRET_KEY_PATTERN.search(name) is not None
 
 
+def is_secret_header(name: str) -> bool:
+    return SECRET_HEADER_PATTERN.search(name) is not None
+
+
+def mask_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """``headers`` with the value of every secret-named header replaced by ``MASK``."""
+    return {
+        name: MASK if is_secret_header(str(name)) and value not in (None, "") else value
+        for name, value in headers.items()
+    }
+
+
+def _masked_entry(key: str, item: Any) -> Any:
+    if is_secret_key(key) and item not in (None, ""):
+        return MASK
+    if key == HEADERS_FIELD and isinstance(item, Mapping):
+        return mask_headers(item)
+    return mask_secrets(item)
+
+
 def mask_secrets(value: Any) -> Any:
-    """A copy of ``value`` with every secret-named entry replaced by ``MASK``."""
+    """A copy of ``value`` with every secret-named entry replaced by ``MASK``, and the
+    secret-named headers of any ``custom_headers`` too."""
     if isinstance(value, Mapping):
-        return {
-            key: (MASK if is_secret_key(str(key)) and item not in (None, "") else mask_secrets(item))
-            for key, item in value.items()
-        }
+        return {key: _masked_entry(str(key), item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [mask_secrets(item) for item in value]
     return value
-
-
-def unmask_headers(sent: Mapping[str, str], stored: Mapping[str, str]) -> dict[str, str]:
-    """``sent`` with every ``MASK`` value replaced by the stored one: a form or API client
-    that only ever saw the masked value sends it back to mean "keep it". Raises
-    ``ValueError`` naming the headers that have no stored value to keep."""
-    unknown = [name for name, value in sent.items() if value == MASK and name not in stored]
-    if unknown:
-        raise ValueError(f"no stored value to keep for {', '.join(unknown)}")
-    return {name: stored[name] if value == MASK else value for name, value in sent.items()}

@@ -13,7 +13,7 @@ from django.utils.html import format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
 from audit.admin_hooks import AuditedAdmin, ReadOnlyAdmin
-from audit.masking import mask_secrets
+from audit.masking import mask_headers
 from providers.forms import ApiKeyForm, ApiKeyInlineFormSet, ProviderForm
 from providers.models import ApiKey, Provider, ProviderLoadResult, Source
 from providers.services import (
@@ -26,7 +26,7 @@ from providers.services import (
 )
 
 sensitive_secret = method_decorator(
-    sensitive_post_parameters("secret", *(f"keys-{i}-secret" for i in range(50)))
+    sensitive_post_parameters("secret", "custom_headers", *(f"keys-{i}-secret" for i in range(50)))
 )
 MANAGED_TITLE = "Managed by env/TOML"
 MASKED_HEADERS = "masked_custom_headers"
@@ -77,7 +77,8 @@ class SecretSafeAdmin(AuditedAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        return "ciphertext" not in lookup and super().lookup_allowed(lookup, value, request)
+        sealed = "ciphertext" in lookup or "sealed_headers" in lookup
+        return not sealed and super().lookup_allowed(lookup, value, request)
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -144,8 +145,8 @@ class ProviderAdmin(SecretSafeAdmin):
 
     @admin.display(description="custom headers")
     def masked_custom_headers(self, obj: Provider) -> str:
-        # A read-only model field would be shown as stored, Authorization values included.
-        return json.dumps(mask_secrets(obj.custom_headers or {}), ensure_ascii=False)
+        # The shown form (providers.headers), masked again: never the sealed values.
+        return json.dumps(mask_headers(obj.custom_headers or {}), ensure_ascii=False)
 
     def _managed_names(self, obj: Provider | None) -> list[str]:
         """The managed fields as this page names them (custom headers by their masked view)."""

@@ -22,6 +22,7 @@ from django.conf import settings
 
 from providers.crypto import fingerprint_secret
 from providers.endpoints import AMBIENT_CREDENTIAL_FORMATS, effective_base_url
+from providers.headers import headers_open, provider_headers_set
 from providers.loaders import ConfigSpec, ProviderSpec
 from providers.models import ApiKey, LoadStatus, Provider, ProviderLoadResult, Source
 from providers.services import api_key_create, api_keys_set_enabled, provider_set_default
@@ -48,10 +49,15 @@ def _upsert_provider(spec: ProviderSpec, report: ApplyReport) -> Provider:
     if provider is None:
         provider = Provider(name=spec.name, source=_row_source(spec))
     wanted: dict[str, Any] = {**spec.values, "passthrough": spec.passthrough}
+    headers = wanted.pop("custom_headers", None)
     field_sources = {**spec.field_sources, "passthrough": spec.keys_source}
     changed = [name for name, value in wanted.items() if getattr(provider, name) != value]
     for name in changed:
         setattr(provider, name, wanted[name])
+    # Sealed values differ on every encryption: compare the plaintext, seal only a change.
+    if headers is not None and headers_open(provider.sealed_headers or {}) != headers:
+        provider_headers_set(provider=provider, headers=headers)
+        changed.append("custom_headers")
     if provider.field_sources != field_sources:
         provider.field_sources = field_sources
         changed.append("field_sources")

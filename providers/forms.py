@@ -5,16 +5,18 @@ from typing import Any
 
 from django import forms
 
-from audit.masking import MASK, mask_secrets, unmask_headers
+from audit.masking import MASK, mask_headers
+from providers.headers import provider_headers_set
 from providers.models import ApiKey, Provider, Source
 
 MANAGED_SOURCES = (Source.ENV, Source.FILE)
 
 
 class ProviderForm(forms.ModelForm):
-    """The page shows secret-looking header values (Authorization, *key*, *token*…) masked,
-    as the API does; a masked value posted back keeps the stored one. No Meta: the admin
-    builds it with the fields of its fieldsets."""
+    """The page shows secret-named header values (Authorization, *key*, *token*, *auth*…)
+    masked, as the API does; a masked value posted back keeps the stored one. Every value is
+    stored encrypted (``providers.headers``). No Meta: the admin builds it with the fields
+    of its fieldsets."""
 
     instance: Provider
 
@@ -24,17 +26,18 @@ class ProviderForm(forms.ModelForm):
         if field is not None:
             field.help_text = f"Secret-looking values show as {MASK}; leave them so to keep them."
             if self.instance.pk:
-                self.initial["custom_headers"] = mask_secrets(self.instance.custom_headers or {})
+                self.initial["custom_headers"] = mask_headers(self.instance.custom_headers or {})
 
     def clean_custom_headers(self) -> Any:
+        """The shown form of the headers; the instance gets their sealed values too."""
         headers = self.cleaned_data.get("custom_headers") or {}
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise forms.ValidationError('Custom headers are a JSON object of strings: {"X-Name": "value"}.')
-        stored = self.instance.custom_headers if self.instance.pk else {}
         try:
-            return unmask_headers(headers, stored or {})
+            provider_headers_set(provider=self.instance, headers=headers)
         except ValueError as error:
             raise forms.ValidationError(str(error)) from None
+        return self.instance.custom_headers
 
 
 class ApiKeyForm(forms.ModelForm):

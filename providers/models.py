@@ -32,6 +32,9 @@ class Source(models.TextChoices):
 class Provider(models.Model):
     """An upstream API the gateway forwards to, in one wire format.
 
+    Custom header values are encrypted at rest (``sealed_headers``); ``custom_headers``
+    is their shown form, secret-named values masked (``providers.headers``).
+
     Rows may come from the environment, a TOML file or the admin. ``field_sources``
     maps each field set by a loader to ``env`` or ``file``; the admin shows those
     fields read-only because the next load would override them.
@@ -64,7 +67,10 @@ class Provider(models.Model):
         default=300.0, help_text="Seconds; also the longest gap between streamed chunks."
     )
     max_retries = models.PositiveSmallIntegerField(default=2)
+    # Shown: secret-named values as the mask. The values themselves are in sealed_headers
+    # (providers.headers): set both through provider_headers_set, never one alone.
     custom_headers = models.JSONField(default=dict, blank=True)
+    sealed_headers = models.JSONField(default=dict, blank=True, editable=False)
     tool_name_sanitization = models.BooleanField(
         default=False, help_text="Rewrite tool names to [A-Za-z0-9_-]{1,64} going up, restore coming back."
     )

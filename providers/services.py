@@ -11,6 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from providers.crypto import encrypt_secret, fingerprint_secret, last4, reencrypt_secret
 from providers.generation import config_generation_bump
+from providers.headers import headers_reencrypt, headers_would_change, provider_headers_set
 from providers.models import ApiKey, Provider, Source
 
 
@@ -98,6 +99,17 @@ def provider_set_default(*, provider: Provider | None) -> None:
             provider.save(update_fields=["is_default", "updated_at"])
 
 
+def provider_headers_reencrypt() -> int:
+    """Re-encrypt every provider's custom header values under the newest Fernet key."""
+    count = 0
+    with transaction.atomic():
+        for provider in Provider.objects.select_for_update().exclude(sealed_headers={}):
+            provider.sealed_headers = headers_reencrypt(provider.sealed_headers)
+            provider.save(update_fields=["sealed_headers", "updated_at"])
+            count += 1
+    return count
+
+
 def api_keys_reencrypt() -> int:
     """Re-encrypt every stored key under the newest Fernet key (key rotation)."""
     count = 0
@@ -159,17 +171,35 @@ class ManagedFieldError(ValueError):
         )
 
 
+def _field_would_change(provider: Provider, name: str, value: Any) -> bool:
+    if name == "custom_headers":  # told without opening the sealed values
+        return headers_would_change(provider, value)
+    return bool(getattr(provider, name) != value)
+
+
 def _refuse_managed_changes(provider: Provider, fields: dict[str, Any]) -> None:
     managed = [name for name in provider.managed_fields() if name in fields]
-    changed = [name for name in managed if getattr(provider, name) != fields[name]]
+    changed = [name for name in managed if _field_would_change(provider, name, fields[name])]
     if changed:
         raise ManagedFieldError(provider, changed)
+
+
+@sensitive_variables("headers")
+def _set_fields(provider: Provider, fields: dict[str, Any]) -> None:
+    """Set ``fields``; custom headers as a client sent them (a masked value keeps the
+    stored one), sealed."""
+    headers = fields.pop("custom_headers", None)
+    for name, value in fields.items():
+        setattr(provider, name, value)
+    if headers is not None:
+        provider_headers_set(provider=provider, headers=headers)
 
 
 def provider_create(*, name: str, is_default: bool = False, **fields: Any) -> Provider:
     """A provider made in the admin or the API (``source`` admin: no load overrides it)."""
     with transaction.atomic():
-        provider = Provider(name=name, source=Source.ADMIN, **fields)
+        provider = Provider(name=name, source=Source.ADMIN)
+        _set_fields(provider, fields)
         provider.full_clean(exclude=["is_default"])
         provider.save()
         if is_default:
@@ -181,8 +211,7 @@ def provider_update(*, provider: Provider, is_default: bool | None = None, **fie
     """Change fields; refuses (``ManagedFieldError``) to change fields a load sets."""
     _refuse_managed_changes(provider, fields)
     with transaction.atomic():
-        for name, value in fields.items():
-            setattr(provider, name, value)
+        _set_fields(provider, fields)
         provider.full_clean(exclude=["is_default"])
         provider.save()
         if is_default is True:

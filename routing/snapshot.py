@@ -28,6 +28,7 @@ from providers.generation import (
     config_generation_redis_aget,
     config_generation_redis_repair,
 )
+from providers.headers import headers_open
 from providers.models import LoadStatus, Provider, ProviderLoadResult
 from routing.table import (
     AliasConfig,
@@ -64,7 +65,8 @@ def _provider_config(provider: Provider) -> ProviderConfig:
         api_version=provider.api_version,
         timeout=provider.timeout,
         max_retries=provider.max_retries,
-        custom_headers=tuple((str(k), str(v)) for k, v in (provider.custom_headers or {}).items()),
+        # The one place header values are opened to be sent (providers.headers).
+        custom_headers=tuple(headers_open(provider.sealed_headers or {}).items()),
         tool_name_sanitization=provider.tool_name_sanitization,
         passthrough=provider.passthrough,
         models=tuple(str(m) for m in provider.models_list or ()),

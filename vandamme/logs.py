@@ -8,6 +8,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 from routing.request_context import current_request
 from vandamme.secrets import redact_keys
 
@@ -39,16 +41,17 @@ class ServerAccessLineFilter(logging.Filter):
     model name. The gateway's own access line logs the path alone."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        known = (settings.PROXY_API_KEY,)  # not key-shaped, perhaps: found by value
         if isinstance(record.args, dict):  # daphne: one mapping of named fields
-            record.args = {name: _redacted(value) for name, value in record.args.items()}
+            record.args = {name: _redacted(value, known) for name, value in record.args.items()}
         elif isinstance(record.args, tuple):  # uvicorn: positional
-            record.args = tuple(_redacted(value) for value in record.args)
-        record.msg = _redacted(record.msg)
+            record.args = tuple(_redacted(value, known) for value in record.args)
+        record.msg = _redacted(record.msg, known)
         return True
 
 
-def _redacted(value: object) -> object:
-    return redact_keys(value) if isinstance(value, str) else value
+def _redacted(value: object, known: tuple[str, ...]) -> object:
+    return redact_keys(value, known) if isinstance(value, str) else value
 
 
 class TextFormatter(logging.Formatter):

@@ -44,8 +44,28 @@ _SHORTEST_KEY = 11
 _MIN_KNOWN_SECRET = 4  # an exact secret shorter than this would redact ordinary words
 
 
+# The hot path's check avoids the full pattern, whose alternatives are tried at every
+# position: a prefix family needs one of these markers, and a random run is first found
+# by a plain character-class search.
+_PREFIX_MARKER = re.compile(r"sk[-_]|vdm|AKIA|ASIA|AIza|ya29\.|gh[pousr]_|xox|earer")
+_LONG_RUN = re.compile(r"[A-Za-z0-9]{24,}")
+# Model names already found free of keys: a proxied call's name is usually one of a few,
+# so the check costs a set lookup. Bounded: emptied when full (made-up names are cheap
+# to check again).
+_SAFE_NAMES: set[str] = set()
+_SAFE_NAMES_MAX = 4096
+
+
 def looks_like_key(text: str) -> bool:
-    return len(text) >= _SHORTEST_KEY and KEY_PATTERN.search(text) is not None
+    if len(text) < _SHORTEST_KEY:
+        return False
+    if _PREFIX_MARKER.search(text):
+        return KEY_PATTERN.search(text) is not None
+    return any(_is_random(run.group()) for run in _LONG_RUN.finditer(text))
+
+
+def _is_random(run: str) -> bool:
+    return not run.isalpha() and not run.isdigit()  # letters and digits both
 
 
 def _known(secrets: Iterable[str | None]) -> list[str]:
@@ -64,6 +84,14 @@ def redact_keys(text: str, known: Iterable[str | None] = ()) -> str:
 def safe_model_name(name: str, known: Iterable[str | None] = ()) -> str:
     """``name``, or ``[redacted-key]`` when it is or holds a key (one of ``known``, the
     gateway's own key for instance, or anything key-shaped)."""
-    if any(secret in name for secret in _known(known)) or looks_like_key(name):
+    for secret in known:
+        if secret and len(secret) >= _MIN_KNOWN_SECRET and secret in name:
+            return REDACTED_KEY
+    if name in _SAFE_NAMES:
+        return name
+    if looks_like_key(name):
         return REDACTED_KEY
+    if len(_SAFE_NAMES) >= _SAFE_NAMES_MAX:
+        _SAFE_NAMES.clear()
+    _SAFE_NAMES.add(name)
     return name

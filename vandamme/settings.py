@@ -246,7 +246,8 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "vandamme.access": {"level": "INFO" if VANDAMME_ACCESS_LOG else "WARNING"},
         # The servers' own access lines carry query strings: key-shaped text is redacted.
-        "uvicorn.access": {"filters": ["server_access_lines"]},
+        # uvicorn.access: our handler too, since configuring the logger drops uvicorn's own.
+        "uvicorn.access": {"handlers": ["console"], "propagate": False, "filters": ["server_access_lines"]},
         "django.channels.server": {"filters": ["server_access_lines"]},
     },
 }

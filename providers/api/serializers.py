@@ -1,11 +1,13 @@
 """Shapes of providers, keys and load results in the REST API. Secrets are write-only:
-a key's ``secret`` is accepted, never returned; secret-looking custom headers are masked."""
+a key's ``secret`` is accepted, never returned; custom header values are stored encrypted
+and secret-named ones read back masked."""
 
 from typing import Any
 
 from rest_framework import serializers
 
-from audit.masking import MASK, mask_secrets, unmask_headers
+from audit.masking import MASK, mask_headers
+from providers.headers import headers_without_stored_value
 from providers.models import ApiKey, Provider, ProviderLoadResult
 
 
@@ -15,8 +17,9 @@ class ProviderSerializer(serializers.ModelSerializer[Provider]):
     custom_headers = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
         required=False,
-        help_text=f"Header values that look secret (Authorization, *key*, *token*…) read back as {MASK!r}; "
-        "send that value back to keep the stored one.",
+        help_text="Stored encrypted. Values of headers whose name contains key, token, secret, auth, "
+        f"passw, signature, cookie, credential or session read back as {MASK!r}; send that value back "
+        "to keep the stored one.",
     )
     # Declared, so DRF adds no uniqueness check: a new default takes the flag from the old one.
     is_default = serializers.BooleanField(required=False, help_text="Bare model names go to the default.")
@@ -59,16 +62,17 @@ class ProviderSerializer(serializers.ModelSerializer[Provider]):
 
     def to_representation(self, instance: Provider) -> dict[str, Any]:
         data = super().to_representation(instance)
-        data["custom_headers"] = mask_secrets(data.get("custom_headers") or {})
+        data["custom_headers"] = mask_headers(data.get("custom_headers") or {})
         return data
 
     def validate_custom_headers(self, headers: dict[str, str]) -> dict[str, str]:
-        """A masked value sent back means "keep the stored value" (clients never see it)."""
-        stored = self.instance.custom_headers if isinstance(self.instance, Provider) else {}
-        try:
-            return unmask_headers(headers, stored)
-        except ValueError as error:
-            raise serializers.ValidationError(str(error)) from None
+        """A masked value sent back means "keep the stored value" (clients never see it);
+        the services seal what is kept and what is new."""
+        stored = self.instance.sealed_headers if isinstance(self.instance, Provider) else {}
+        unknown = headers_without_stored_value(headers, stored or {})
+        if unknown:
+            raise serializers.ValidationError(f"no stored value to keep for {', '.join(unknown)}")
+        return headers
 
 
 class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):

@@ -4,6 +4,7 @@ import pytest
 
 from audit.models import AuditEntry
 from providers.crypto import decrypt_secret, fingerprint_secret
+from providers.headers import headers_open
 from providers.models import ApiKey, Provider, ProviderLoadResult, Source
 from providers.services import api_key_create
 from tests.api.conftest import RecordingClient
@@ -97,8 +98,22 @@ def test_secret_headers_are_masked_and_kept(api: RecordingClient) -> None:
     assert created["custom_headers"] == {"Authorization": "••••••", "X-Title": "vandamme"}
     # Sending the masked value back keeps the stored one.
     api.patch("/api/providers/acme/", {"custom_headers": created["custom_headers"]}, format="json")
-    assert Provider.objects.get().custom_headers["Authorization"] == HEADER_SECRET
+    assert headers_open(Provider.objects.get().sealed_headers)["Authorization"] == HEADER_SECRET
     api.assert_never_sent(HEADER_SECRET)
+
+
+def test_headers_secret_by_name_are_masked_in_the_api_and_the_audit_log(api: RecordingClient) -> None:
+    """The README's rule: a header whose name holds key, auth, signature… is secret,
+    whatever its value looks like; every value is stored encrypted."""
+    named = {"Ocp-Apim-Subscription-Key": "apim-4242-sub", "X-Auth": "xauth-4242", "X-Signature": "sig-4242"}
+    created = _create_provider(api, custom_headers={**named, "X-Title": "vandamme"})
+    assert created["custom_headers"] == {**dict.fromkeys(named, "••••••"), "X-Title": "vandamme"}
+    api.get("/api/providers/acme/")
+    api.get("/api/audit/")
+    api.assert_never_sent(*named.values())
+    at_rest = str(list(Provider.objects.values())) + str(list(AuditEntry.objects.values()))
+    assert not [value for value in named.values() if value in at_rest]
+    assert headers_open(Provider.objects.get().sealed_headers) == {**named, "X-Title": "vandamme"}
 
 
 def test_key_crud_never_returns_the_secret(api: RecordingClient) -> None:
