@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from routing.errors import scrub_secrets
-from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data
+from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data, split_events
 from routing.streams import (
     CLIENT_CLOSED,
     CUT_SHORT,
@@ -86,7 +86,6 @@ def openai_finished(block: bytes) -> bool:
 
 
 _EMPTY_CHOICES = re.compile(rb'"choices"\s*:\s*\[\s*\]')
-_EVENT_END = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)")
 
 
 def _is_usage_only_chunk(event: bytes) -> bool:
@@ -110,7 +109,7 @@ async def without_usage_chunk(chunks: AsyncIterator[bytes]) -> AsyncIterator[byt
     try:
         async for block in chunks:
             if _EMPTY_CHOICES.search(block) and _USAGE_OBJECT.search(block.decode("utf-8", "replace")):
-                block = b"".join(e for e in _EVENT_END.split(block) if not _is_usage_only_chunk(e))
+                block = b"".join(e for e in split_events(block) if not _is_usage_only_chunk(e))
             if block:
                 yield block
     finally:

@@ -7,7 +7,6 @@ upstream read is cancelled with it, and the connection is released at once.
 
 import json
 import logging
-import re
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
@@ -22,6 +21,7 @@ from routing.sse import (
     SSEEventTooLarge,
     encode_data,
     encode_event,
+    split_events,
     valid_utf8,
 )
 from routing.translation import OpenAIToAnthropicStream
@@ -130,7 +130,7 @@ def scrub_error_events(block: bytes, secrets: tuple[str, ...]) -> tuple[bytes, b
     out: list[bytes] = []
     failed = False
     decoder = SSEDecoder()
-    for raw in _EVENT_SPLIT.split(block):
+    for raw in split_events(block):
         if b'"error"' not in raw:
             out.append(raw)
             continue
@@ -153,9 +153,6 @@ def scrub_error_events(block: bytes, secrets: tuple[str, ...]) -> tuple[bytes, b
 
 def _is_error(name: str, data: Any) -> bool:
     return name == "error" or (isinstance(data, dict) and "error" in data)
-
-
-_EVENT_SPLIT = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)|(?<=\r\r)")
 
 
 async def relay_bytes(
