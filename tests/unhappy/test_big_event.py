@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 GATEWAY_KEY = "vdm-big-event-gateway-key"
 MIB = 1 << 20
-HEALTH_BUDGET_SECONDS = 1.0  # main took 5.9 s (8 MiB) and 16 s (32 MiB)
+HEALTH_BUDGET_SECONDS = 1.5  # main: 30 s (8 MiB, OpenAI door), over 60 s for the others
 CASES = {  # door: (path, body, gateway model)
     "openai-door": ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}),
     "anthropic-door": (
