@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from routing.errors import scrub_secrets
-from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data
+from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data, split_events
 from routing.streams import (
     CLIENT_CLOSED,
     CUT_SHORT,
@@ -29,6 +29,7 @@ from routing.streams import (
     log_stream_failure,
     max_event_bytes,
     scrub_error_events,
+    stream_failed,
     stream_failure_message,
 )
 from routing.translation import AnthropicToOpenAIStream, ToolNameMap, anthropic_usage
@@ -86,7 +87,6 @@ def openai_finished(block: bytes) -> bool:
 
 
 _EMPTY_CHOICES = re.compile(rb'"choices"\s*:\s*\[\s*\]')
-_EVENT_END = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)")
 
 
 def _is_usage_only_chunk(event: bytes) -> bool:
@@ -110,7 +110,7 @@ async def without_usage_chunk(chunks: AsyncIterator[bytes]) -> AsyncIterator[byt
     try:
         async for block in chunks:
             if _EMPTY_CHOICES.search(block) and _USAGE_OBJECT.search(block.decode("utf-8", "replace")):
-                block = b"".join(e for e in _EVENT_END.split(block) if not _is_usage_only_chunk(e))
+                block = b"".join(e for e in split_events(block) if not _is_usage_only_chunk(e))
             if block:
                 yield block
     finally:
@@ -172,6 +172,7 @@ async def restored_openai_stream(
             if b'"error"' in data:
                 data, failed = scrub_error_events(data, secrets)
                 if failed:
+                    stream_failed("upstream sent an error event")
                     status = UPSTREAM_BROKE
                     yield data
                     return
@@ -180,7 +181,7 @@ async def restored_openai_stream(
         tail = restorer.restored(decoder.flush(), last=True)
         if not restorer.finished:
             status = UPSTREAM_BROKE
-            yield tail + openai_error_chunk(CUT_SHORT)
+            yield tail + openai_error_chunk(stream_failed(CUT_SHORT))
             return
         if tail:
             yield tail
@@ -188,7 +189,7 @@ async def restored_openai_stream(
     except Exception as exc:
         log_stream_failure(exc)
         status = UPSTREAM_BROKE
-        yield openai_error_chunk(stream_failure_message(exc))
+        yield openai_error_chunk(stream_failed(stream_failure_message(exc)))
     finally:
         await response.aclose()
         on_complete(restorer.usage, status)
@@ -244,18 +245,18 @@ async def anthropic_to_openai_chunks(
             tail = _translated(decoder.flush(), translator, secrets)
             if not translator.done:
                 status = UPSTREAM_BROKE
-                yield tail + openai_error_chunk(CUT_SHORT)
+                yield tail + openai_error_chunk(stream_failed(CUT_SHORT))
                 return
             if tail:
                 yield tail
         status = 200
     except _UpstreamFailed as failure:
         status = UPSTREAM_BROKE
-        yield failure.sent + openai_error_chunk(f"upstream error: {failure.message}")
+        yield failure.sent + openai_error_chunk(stream_failed(f"upstream error: {failure.message}"))
     except Exception as exc:
         log_stream_failure(exc)
         status = UPSTREAM_BROKE
-        yield openai_error_chunk(stream_failure_message(exc))
+        yield openai_error_chunk(stream_failed(stream_failure_message(exc)))
     finally:
         await response.aclose()
         on_complete(translator.usage or None, status)

@@ -118,6 +118,8 @@ def log_request(request: RequestScope) -> None:
         )
         if usage.ttft_ms is not None:
             fields["ttft_ms"] = usage.ttft_ms
+        if usage.streamed and usage.status != request.status:
+            fields["stream_status"] = usage.status  # a stream that failed after its 200
     if request.error:
         fields["error"] = request.error
     access_logger.info(_access_text(fields), extra={"fields": fields})
@@ -131,6 +133,8 @@ def _access_text(fields: Mapping[str, Any]) -> str:
             f" tokens in={fields['input_tokens']} out={fields['output_tokens']}"
             f" cached={fields['cached_tokens']}"
         )
+    if "stream_status" in fields:
+        text += f" stream_status={fields['stream_status']}"
     if "error" in fields:
         text += f" error={fields['error']!r}"
     return f"{text} id={fields['request_id']}"

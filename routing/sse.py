@@ -146,6 +146,26 @@ def _end_of_last_event(data: bytes) -> int:
     return end
 
 
+def split_events(block: bytes) -> list[bytes]:
+    """The events of ``block`` (whole events, as ``EventFramer`` gives them), each with
+    its blank line. Each marker is searched for once per event it ends: linear, where
+    a regex split with look-behinds took a second on one 8 MiB event."""
+    markers = _EVENT_ENDS if b"\r" in block else (b"\n\n",)
+    found = {marker: block.find(marker) for marker in markers}
+    events: list[bytes] = []
+    start = 0
+    while ends := [at + len(marker) for marker, at in found.items() if at >= 0]:
+        end = min(ends)
+        events.append(block[start:end])
+        start = end
+        for marker, at in found.items():
+            if 0 <= at < end:
+                found[marker] = block.find(marker, end)
+    if start < len(block):
+        events.append(block[start:])
+    return events
+
+
 class EventFramer:
     """Cuts a byte stream after its last complete event, for relays that pass bytes on
     as they are: ``feed`` returns the whole events a chunk completes (often the chunk

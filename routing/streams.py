@@ -7,7 +7,6 @@ upstream read is cancelled with it, and the connection is released at once.
 
 import json
 import logging
-import re
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
@@ -15,6 +14,7 @@ import httpx
 from django.conf import settings
 
 from routing.errors import scrub_secrets
+from routing.request_context import note_error
 from routing.sse import (
     EventFramer,
     SSEDecoder,
@@ -22,6 +22,7 @@ from routing.sse import (
     SSEEventTooLarge,
     encode_data,
     encode_event,
+    split_events,
     valid_utf8,
 )
 from routing.translation import OpenAIToAnthropicStream
@@ -53,6 +54,13 @@ def stream_failure_message(exc: Exception) -> str:
     if isinstance(exc, SSEEventTooLarge):
         return str(exc)
     return f"upstream stream failed ({type(exc).__name__})"
+
+
+def stream_failed(message: str) -> str:
+    """Note a stream's failure for its access line (``routing.request_context``); returns
+    the message, for the error event that tells the client."""
+    note_error(message)
+    return message
 
 
 def log_stream_failure(exc: Exception) -> None:
@@ -130,7 +138,7 @@ def scrub_error_events(block: bytes, secrets: tuple[str, ...]) -> tuple[bytes, b
     out: list[bytes] = []
     failed = False
     decoder = SSEDecoder()
-    for raw in _EVENT_SPLIT.split(block):
+    for raw in split_events(block):
         if b'"error"' not in raw:
             out.append(raw)
             continue
@@ -153,9 +161,6 @@ def scrub_error_events(block: bytes, secrets: tuple[str, ...]) -> tuple[bytes, b
 
 def _is_error(name: str, data: Any) -> bool:
     return name == "error" or (isinstance(data, dict) and "error" in data)
-
-
-_EVENT_SPLIT = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)|(?<=\r\r)")
 
 
 async def relay_bytes(
@@ -188,6 +193,7 @@ async def relay_bytes(
             if b'"error"' in block:
                 block, failed = scrub_error_events(block, secrets)
                 if failed:
+                    stream_failed("upstream sent an error event")
                     status = UPSTREAM_BROKE
                     yield block
                     return
@@ -200,13 +206,13 @@ async def relay_bytes(
             yield last + b"\n\n"
         elif not done or last.strip():
             status = UPSTREAM_BROKE
-            yield error_event(CUT_SHORT)
+            yield error_event(stream_failed(CUT_SHORT))
             return
         status = 200
     except Exception as exc:
         log_stream_failure(exc)
         status = UPSTREAM_BROKE
-        yield error_event(stream_failure_message(exc))
+        yield error_event(stream_failed(stream_failure_message(exc)))
     finally:
         await response.aclose()
         if on_complete is not None:
@@ -283,7 +289,7 @@ async def openai_to_anthropic_events(
             translated, failure = translation.translate(decoder.feed(raw))
             if failure is not None:
                 status = UPSTREAM_BROKE
-                yield translated + anthropic_error_event(f"upstream error: {failure}")
+                yield translated + anthropic_error_event(stream_failed(f"upstream error: {failure}"))
                 return
             if translated:
                 yield translated
@@ -291,14 +297,15 @@ async def openai_to_anthropic_events(
         translated, failure = translation.translate(decoder.flush())
         if failure is not None or not translation.finished:
             status = UPSTREAM_BROKE
-            yield translated + anthropic_error_event(f"upstream error: {failure}" if failure else CUT_SHORT)
+            message = f"upstream error: {failure}" if failure else CUT_SHORT
+            yield translated + anthropic_error_event(stream_failed(message))
             return
         yield translated + translation.finish()
         status = 200
     except Exception as exc:
         log_stream_failure(exc)
         status = UPSTREAM_BROKE
-        yield anthropic_error_event(stream_failure_message(exc))
+        yield anthropic_error_event(stream_failed(stream_failure_message(exc)))
     finally:
         await response.aclose()
         if on_complete is not None:

@@ -191,3 +191,18 @@ async def test_a_cut_stream_reaches_the_client_as_whole_events_and_one_well_form
     events = [block for block in response.content.split(b"\n\n") if block]
     assert [json.loads(e.removeprefix(b"data: ")) for e in events][-1]["error"]["type"] == "server_error"
     assert len(events) == 2
+
+
+@respx.mock(assert_all_mocked=False)
+async def test_a_cut_stream_is_logged_as_failed_on_its_access_line(
+    respx_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    _upstream_stream(respx_mock.post(f"{OPENAI_BASE}/chat/completions"), FRAMES[0] + FRAMES[1][:9])
+    transport = httpx.ASGITransport(app=application)
+    with caplog.at_level("INFO", logger="vandamme.access"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            await http.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": HI, "stream": True})
+    [line] = [r for r in caplog.records if r.name == "vandamme.access"]
+    assert line.fields["stream_status"] == 502  # type: ignore[attr-defined]
+    assert "ended before the answer was complete" in line.fields["error"]  # type: ignore[attr-defined]
+    assert "stream_status=502" in line.getMessage()
