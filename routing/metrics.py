@@ -14,6 +14,7 @@ Key state is the key pool's, which is per process either way.
 
 import atexit
 import os
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from prometheus_client.registry import Collector
 from routing.keypool import key_pools
 from routing.request_context import RequestScope
 from routing.snapshot import routing_snapshot
+from vandamme.redis_breaker import redis_breakers, redis_location
 
 if TYPE_CHECKING:
     from routing.usage import UsageEvent
@@ -197,6 +199,42 @@ KEY_STATES = KeyStateCollector()
 REGISTRY.register(KEY_STATES)
 
 
+class FleetStateCollector(Collector):
+    """This process's view of what it shares with the fleet, read at scrape time:
+    the configuration generation it serves and how long ago that was confirmed current,
+    whether its last database read worked, and whether it uses each Redis (breaker closed)."""
+
+    def collect(self) -> Iterator[Metric]:
+        table = routing_snapshot.table
+        generation = GaugeMetricFamily(
+            "vandamme_config_generation", "Configuration generation of this process's routing snapshot."
+        )
+        age = GaugeMetricFamily(
+            "vandamme_config_confirmed_age_seconds",
+            "Seconds since this process last confirmed its routing snapshot is current.",
+        )
+        if table is not None:
+            generation.add_metric([], table.generation)
+            age.add_metric([], time.monotonic() - routing_snapshot.confirmed_at)
+        database = GaugeMetricFamily(
+            "vandamme_database_up", "1 if this process's last database read (check or /ready) worked."
+        )
+        if routing_snapshot.database_ok is not None:
+            database.add_metric([], 1 if routing_snapshot.database_ok else 0)
+        redis = GaugeMetricFamily(
+            "vandamme_redis_up",
+            "1 while this process uses the Redis (its circuit breaker is closed).",
+            labels=["redis"],
+        )
+        for breaker in redis_breakers():
+            redis.add_metric([redis_location(breaker.url)], 1 if breaker.closed else 0)
+        yield from (generation, age, database, redis)
+
+
+FLEET_STATE = FleetStateCollector()
+REGISTRY.register(FLEET_STATE)
+
+
 def multiprocess_dir() -> str:
     return str(settings.PROMETHEUS_MULTIPROC_DIR)
 
@@ -209,6 +247,7 @@ def exposition_registry() -> CollectorRegistry:
     registry = CollectorRegistry()
     prometheus_multiprocess.MultiProcessCollector(registry)
     registry.register(KEY_STATES)
+    registry.register(FLEET_STATE)
     return registry
 
 

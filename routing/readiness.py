@@ -1,34 +1,45 @@
-"""Readiness: can this process serve model calls now?
+"""Readiness: can this process serve model calls from its routing snapshot?
 
-Ready means: the database answers, Redis answers when ``REDIS_URL`` is set, and at least
-one provider can serve. Failures are reported by exception class only: driver messages
-may carry host names or user names, and nothing here needs them.
+Ready (200) means the snapshot is built and at least one provider in it can serve; that
+is all a load balancer needs to send traffic here. The database and Redis are reported
+in the body (and as gauges in ``/metrics``), never as a 503 on their own: the data plane
+serves from memory through a database stall or a Redis outage, and a probe that failed
+every replica at once on such a blip would take the whole fleet out of rotation.
+Failures are reported by exception class only: driver messages may carry host names or
+user names, and nothing here needs them.
 """
 
 import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 
 from providers.models import ProviderLoadResult
 from routing.snapshot import routing_snapshot
 from routing.table import RoutingTable
+from vandamme.redis_breaker import async_client, redis_breaker, redis_errors
 
-CHECK_TIMEOUT_SECONDS = 2.0
+CHECK_TIMEOUT_SECONDS = 1.0
+REDIS_PING_TIMEOUT_SECONDS = 0.5
+
+# One thread for the database probe: a probe stuck in a stalled database holds this
+# thread only, never the loop's default executor or a request's thread.
+_probe_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ready-db")
 
 
 @dataclass
 class Readiness:
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    table: RoutingTable | None = None
 
     @property
     def ready(self) -> bool:
-        checks_pass = all(check["ok"] for check in self.checks.values())
-        return checks_pass and any(p["available"] for p in self.providers.values())
+        return self.table is not None and any(p["available"] for p in self.providers.values())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,12 +67,25 @@ def _load_results() -> dict[str, dict[str, str]]:
             connection.close()
 
 
-async def _redis_ping() -> None:
-    import redis.asyncio as redis_asyncio  # only with REDIS_URL set
+class DatabaseProbe:
+    """At most one probe query in flight; a probe still running after the timeout is
+    reported as timed out and later callers join it instead of starting another."""
 
-    client = redis_asyncio.from_url(
-        settings.REDIS_URL, socket_connect_timeout=CHECK_TIMEOUT_SECONDS, socket_timeout=CHECK_TIMEOUT_SECONDS
-    )
+    def __init__(self) -> None:
+        self._running: asyncio.Future[dict[str, dict[str, str]]] | None = None
+
+    async def check(self) -> dict[str, dict[str, str]]:
+        loop = asyncio.get_running_loop()
+        if self._running is None or self._running.done() or self._running.get_loop() is not loop:
+            self._running = loop.run_in_executor(_probe_executor, _load_results)
+        return await asyncio.wait_for(asyncio.shield(self._running), CHECK_TIMEOUT_SECONDS)
+
+
+database_probe = DatabaseProbe()
+
+
+async def _redis_ping() -> None:
+    client = async_client(settings.REDIS_URL, REDIS_PING_TIMEOUT_SECONDS)
     try:
         await client.ping()
     finally:
@@ -80,27 +104,44 @@ def _provider_report(table: RoutingTable | None, loads: dict[str, dict[str, str]
     return report
 
 
+async def _routing(readiness: Readiness) -> None:
+    try:
+        readiness.table = await asyncio.wait_for(routing_snapshot.get(), CHECK_TIMEOUT_SECONDS * 5)
+    except Exception as exc:
+        readiness.checks["routing"] = _failure(exc)
+        return
+    age = time.monotonic() - routing_snapshot.confirmed_at
+    readiness.checks["routing"] = {
+        "ok": True,
+        "generation": readiness.table.generation,
+        "confirmed_seconds_ago": round(age, 3),
+    }
+
+
+async def _redis(readiness: Readiness) -> None:
+    """A ping, which is also a probe of its breaker (``in_use``: the gateway uses Redis now)."""
+    breaker = redis_breaker(settings.REDIS_URL)
+    try:
+        await _redis_ping()
+    except redis_errors() as exc:
+        breaker.failed(exc)
+        readiness.checks["redis"] = {**_failure(exc), "in_use": False}
+        return
+    breaker.succeeded()
+    readiness.checks["redis"] = {"ok": True, "in_use": True}
+
+
 async def readiness_check() -> Readiness:
     readiness = Readiness()
     loads: dict[str, dict[str, str]] = {}
     try:
-        loads = await asyncio.wait_for(
-            sync_to_async(_load_results, thread_sensitive=True)(), CHECK_TIMEOUT_SECONDS
-        )
+        loads = await database_probe.check()
         readiness.checks["database"] = {"ok": True}
     except Exception as exc:
         readiness.checks["database"] = _failure(exc)
+    routing_snapshot.database_ok = readiness.checks["database"]["ok"]
     if settings.REDIS_URL:
-        try:
-            await asyncio.wait_for(_redis_ping(), CHECK_TIMEOUT_SECONDS * 2)
-            readiness.checks["redis"] = {"ok": True}
-        except Exception as exc:
-            readiness.checks["redis"] = _failure(exc)
-    table = None
-    if readiness.checks["database"]["ok"]:
-        try:
-            table = await routing_snapshot.get()
-        except Exception as exc:
-            readiness.checks["routing"] = _failure(exc)
-    readiness.providers = _provider_report(table, loads)
+        await _redis(readiness)
+    await _routing(readiness)
+    readiness.providers = _provider_report(readiness.table, loads)
     return readiness

@@ -67,9 +67,11 @@ def _check_redis(name: str, url: str) -> None:
 
 
 def check_redis() -> None:
-    urls = {settings.REDIS_URL: "REDIS_URL", settings.VANDAMME_LIMITS_REDIS_URL: "VANDAMME_LIMITS_REDIS_URL"}
-    for url, name in urls.items():
-        if url:
+    checked: set[str] = set()
+    for name in ("REDIS_URL", "VANDAMME_LIMITS_REDIS_URL"):  # the latter defaults to the former
+        url = getattr(settings, name)
+        if url and url not in checked:
+            checked.add(url)
             _check_redis(name, url)
 
 

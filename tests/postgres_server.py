@@ -49,8 +49,12 @@ class PostgresServer:
         options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off -c max_connections=200"
         options += f" -c unix_socket_directories={self.directory}"
         log = str(self.directory / "server.log")
-        self._run(str(PG_BIN / "pg_ctl"), f"--pgdata={data}", f"--log={log}", "-o", options, "--wait", "start")
-        self._run(str(PG_BIN / "createdb"), "--host=127.0.0.1", f"--port={self.port}", "-U", "vandamme", "vandamme")
+        self._run(
+            str(PG_BIN / "pg_ctl"), f"--pgdata={data}", f"--log={log}", "-o", options, "--wait", "start"
+        )
+        self._run(
+            str(PG_BIN / "createdb"), "--host=127.0.0.1", f"--port={self.port}", "-U", "vandamme", "vandamme"
+        )
 
     def postmaster_pid(self) -> int:
         return int((self.directory / "data" / "postmaster.pid").read_text().split()[0])

@@ -1,6 +1,7 @@
 """A throwaway ``redis-server`` on 127.0.0.1: a free port, its own temp dir, no persistence."""
 
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -22,10 +23,12 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, attempts: int = 5) -> None:
+    def start(self, attempts: int = 5, *, same_port: bool = False) -> None:
+        """Start on a free port, or ``same_port`` again (a restart; it loads ``dump.rdb``
+        from its directory if a ``SAVE`` wrote one)."""
         assert REDIS_SERVER is not None, "redis-server is not installed"
         for _ in range(attempts):  # another test run may take the port between bind and listen
-            self.port = free_port()
+            self.port = self.port if same_port and self.port else free_port()
             command = [
                 REDIS_SERVER,
                 "--port",
@@ -65,3 +68,18 @@ class RedisServer:
 
     def stop(self) -> None:
         stop_process(self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, no goodbye to its clients."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)

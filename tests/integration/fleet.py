@@ -46,8 +46,15 @@ class Fleet:
         assert done.returncode == 0, done.stderr
         return done.stdout.strip().splitlines()[-1]
 
-    def start(self, server: str, *, env: dict[str, str] | None = None) -> GatewayProcess:
-        gateway = GatewayProcess(self.tmp_path, {**self.env, **(env or {})}, server=server, args=["--skip-load"])
+    def start(
+        self,
+        server: str = "daphne",
+        *,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = ("--skip-load",),
+    ) -> GatewayProcess:
+        """A replica (``serve --skip-load``, the fleet's replica mode, unless ``args`` say otherwise)."""
+        gateway = GatewayProcess(self.tmp_path, {**self.env, **(env or {})}, server=server, args=args)
         self.gateways.append(gateway)
         gateway.start()
         return gateway

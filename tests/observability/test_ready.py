@@ -1,4 +1,5 @@
-"""/ready: database, Redis when configured, and the providers' load status; 503 when not ready."""
+"""/ready: 200 while the routing snapshot is built and a provider can serve; the database,
+Redis (when configured) and the providers' load status are reported in the body."""
 
 import httpx
 import pytest
@@ -20,7 +21,8 @@ async def test_ready_with_a_database_and_a_provider(
     assert response.status_code == 200
     report = response.json()
     assert report["status"] == "ready"
-    assert report["checks"] == {"database": {"ok": True}}
+    assert report["checks"]["database"] == {"ok": True}
+    assert report["checks"]["routing"]["ok"] is True
     assert report["providers"]["mockai"]["available"] is True
     assert report["providers"]["gemini"] == {
         "available": False,
@@ -39,7 +41,7 @@ async def test_not_ready_without_any_provider_that_can_serve(
     assert response.json()["status"] == "not ready"
 
 
-async def test_not_ready_when_the_database_is_away(
+async def test_still_ready_when_the_database_is_away_but_the_snapshot_serves(
     providers: object, gateway_http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def database_away() -> object:
@@ -47,18 +49,18 @@ async def test_not_ready_when_the_database_is_away(
 
     monkeypatch.setattr(readiness, "_load_results", database_away)
     response = await gateway_http.get("/ready")
-    assert response.status_code == 503
+    assert response.status_code == 200
     assert response.json()["checks"]["database"] == {"ok": False, "error": "OperationalError"}
     assert "hunter2" not in response.text
 
 
-async def test_not_ready_when_redis_is_configured_and_away(
+async def test_still_ready_when_redis_is_configured_and_away(
     providers: object, gateway_http: httpx.AsyncClient, settings: object
 ) -> None:
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # type: ignore[attr-defined]
     response = await gateway_http.get("/ready")
-    assert response.status_code == 503
-    assert response.json()["checks"]["redis"]["ok"] is False
+    assert response.status_code == 200
+    assert response.json()["checks"]["redis"] == {"ok": False, "error": "ConnectionError", "in_use": False}
 
 
 async def test_ready_with_a_real_redis(
@@ -67,4 +69,6 @@ async def test_ready_with_a_real_redis(
     settings.REDIS_URL = redis_server.url  # type: ignore[attr-defined]
     response = await gateway_http.get("/ready")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": {"ok": True}, "redis": {"ok": True}}
+    checks = response.json()["checks"]
+    assert checks["database"] == {"ok": True}
+    assert checks["redis"] == {"ok": True, "in_use": True}
