@@ -109,9 +109,13 @@ class KeyPools:
 
     @staticmethod
     def _forgive_reenabled(pool: _PoolState, keys: tuple[KeyConfig, ...]) -> None:
+        """Keys back in the pool (absent from the last snapshot this pool saw, or still
+        present with a streak that disabled them) start with a clean state."""
+        previous = {key.fingerprint for key in pool.seen}
         for key in keys:
             state = pool.keys.get(key.fingerprint)
-            if state is not None and state.consecutive_failures >= DISABLE_AFTER:
+            returned = bool(previous) and key.fingerprint not in previous
+            if state is not None and (returned or state.consecutive_failures >= DISABLE_AFTER):
                 del pool.keys[key.fingerprint]
         pool.seen = keys
 

@@ -65,6 +65,10 @@ def test_pages_render_for_staff_and_never_show_the_secret(admin_client: Client, 
         in admin_client.get(reverse("admin:providers_apikey_changelist")).content.decode()
     )
     assert "success" in changelist  # the last load status
+    add_page = admin_client.get(reverse("admin:providers_provider_add")).content.decode()
+    assert 'name="ambient_credentials"' in add_page  # the host's cloud identity: an explicit choice
+    key_page = admin_client.get(reverse("admin:providers_apikey_change", args=[provider.keys.get().pk]))
+    assert "Auto disabled" in key_page.content.decode()
 
 
 def test_non_staff_are_sent_to_login(client: Client, django_user_model, provider: Provider) -> None:

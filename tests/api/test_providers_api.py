@@ -49,10 +49,13 @@ def test_provider_validation_errors_are_400_with_the_field(api: RecordingClient)
     no_url = api.post("/api/providers/", {"name": "nourl", "base_url": ""}, format="json")
     assert no_url.status_code == 400  # the model's own rule (Bedrock/Vertex may use a region instead)
     assert "base_url" in no_url.json()
-    bedrock = {"name": "aws", "api_format": "bedrock", "region": "eu-west-1", "requires_key": False}
+    bedrock = {"name": "aws", "api_format": "bedrock", "region": "eu-west-1", "ambient_credentials": True}
     created = api.post("/api/providers/", bedrock, format="json")
     assert created.status_code == 201, created.content
-    assert (created.json()["region"], created.json()["requires_key"]) == ("eu-west-1", False)
+    assert (created.json()["region"], created.json()["ambient_credentials"]) == ("eu-west-1", True)
+    # The host's cloud identity is opt-in: off unless asked for.
+    other = api.post("/api/providers/", {"name": "aws2", "api_format": "bedrock", "region": "eu-west-1"})
+    assert other.json()["ambient_credentials"] is False
     _create_provider(api)
     assert api.post("/api/providers/", {"name": "acme", "base_url": "https://x/v1"}).status_code == 400
     bad_format = api.post("/api/providers/", {"name": "b", "base_url": "https://x", "api_format": "soap"})
