@@ -37,6 +37,8 @@ def _column_limits() -> tuple[tuple[tuple[str, int, int], ...], tuple[tuple[str,
 
 INTEGER_COLUMNS, TEXT_COLUMNS = _column_limits()
 NULLABLE = frozenset({"ttft_ms"})
+_HIGH = {name: high for name, _, high in INTEGER_COLUMNS}
+_LONGEST = dict(TEXT_COLUMNS)
 
 
 def clamp_int(value: object, low: int, high: int) -> int:
@@ -80,19 +82,57 @@ class UsageEvent:
     created_at: datetime = field(default_factory=timezone.now)
 
     def __post_init__(self) -> None:
+        if not (self._numbers_fit() and self._texts_fit()):
+            self._clean_columns()
+        if self.team_id is not None or self.key_id is not None:
+            self.team_id, self.key_id = _clean_id(self.team_id), _clean_id(self.key_id)
+        if self.streamed is not True and self.streamed is not False:
+            self.streamed = False
+        if not isinstance(self.created_at, datetime):
+            self.created_at = timezone.now()
+
+    # The common case (every value fine) is a few comparisons per field, written out: this
+    # runs once per request on the event loop. Only a bad value takes _clean_columns.
+    def _numbers_fit(self) -> bool:
+        tokens, ttft = (self.input_tokens, self.output_tokens, self.cached_tokens), self.ttft_ms
+        return (
+            type(tokens[0]) is int
+            and type(tokens[1]) is int
+            and type(tokens[2]) is int
+            and min(tokens) >= 0
+            and max(tokens) <= _HIGH["input_tokens"]
+            and type(self.status) is int
+            and 0 <= self.status <= _HIGH["status"]
+            and type(self.latency_ms) is int
+            and 0 <= self.latency_ms <= _HIGH["latency_ms"]
+            and (ttft is None or (type(ttft) is int and 0 <= ttft <= _HIGH["ttft_ms"]))
+        )
+
+    def _texts_fit(self) -> bool:
+        try:
+            text = self.provider + self.model_requested + self.model_served + self.error
+            text += self.team_name + self.key_prefix
+        except TypeError:
+            return False
+        return (
+            text.isascii()
+            and "\x00" not in text
+            and len(self.provider) <= _LONGEST["provider"]
+            and len(self.model_requested) <= _LONGEST["model_requested"]
+            and len(self.model_served) <= _LONGEST["model_served"]
+            and len(self.error) <= _LONGEST["error"]
+            and len(self.team_name) <= _LONGEST["team_name"]
+            and len(self.key_prefix) <= _LONGEST["key_prefix"]
+        )
+
+    def _clean_columns(self) -> None:
         for name, low, high in INTEGER_COLUMNS:
             value = getattr(self, name)
             if type(value) is not int or not low <= value <= high:
                 nullable = value is None and name in NULLABLE
                 setattr(self, name, None if nullable else clamp_int(value, low, high))
         for name, longest in TEXT_COLUMNS:
-            value = getattr(self, name)
-            if type(value) is not str or len(value) > longest or not value.isascii() or "\x00" in value:
-                setattr(self, name, clean_text(value, longest))
-        self.team_id, self.key_id = _clean_id(self.team_id), _clean_id(self.key_id)
-        self.streamed = self.streamed is True
-        if not isinstance(self.created_at, datetime):
-            self.created_at = timezone.now()
+            setattr(self, name, clean_text(getattr(self, name), longest))
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON values (the spool file and the dead-letter table keep events so)."""
