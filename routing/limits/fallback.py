@@ -19,15 +19,25 @@ class RedisWithFallback:
     def _store(self) -> LimitStore:
         return self.memory if self.redis.breaker.is_open else self.redis
 
-    async def admit(self, limits: CallLimits, now: float) -> Verdict:
+    async def admit(self, limits: CallLimits, now: float, reserve: int = 0) -> Verdict:
         if self.redis.breaker.closed:
-            verdict = await self.redis.admit(limits, now)
+            verdict = await self.redis.admit(limits, now, reserve)
             if self.redis.breaker.closed:  # else the call failed: its verdict means nothing
                 return verdict
-        return await self.memory.admit(limits, now)
+        return await self.memory.admit(limits, now, reserve)
 
-    def count_tokens(self, limits: CallLimits, tokens: int, *, now: float, at: float) -> None:
-        self._store().count_tokens(limits, tokens, now=now, at=at)
+    def count_tokens(
+        self,
+        limits: CallLimits,
+        tokens: int,
+        *,
+        now: float,
+        at: float,
+        reserved: int = 0,
+        reserved_bucket: int = 0,
+    ) -> None:
+        store = self._store()
+        store.count_tokens(limits, tokens, now=now, at=at, reserved=reserved, reserved_bucket=reserved_bucket)
 
     async def budget_live_since(self, budget: BudgetLimit) -> float | None:
         return await self._store().budget_live_since(budget)
