@@ -110,7 +110,7 @@ class ProxyCall:
 
     def shown_model(self, name: str) -> str:
         """``name`` as usage records, metrics labels, logs and pages keep it: a key pasted
-        as a model name becomes ``[redacted-key]`` (a short name costs one length check)."""
+        as a model name becomes ``[redacted-key]`` (a name seen before costs a set lookup)."""
         return safe_model_name(name, self.known_secrets())
 
     async def admit(self) -> None:

@@ -42,13 +42,15 @@ def test_masking_is_by_name_at_any_depth() -> None:
 def test_headers_are_masked_by_the_readmes_name_rule() -> None:
     """Any header whose name holds key, token, secret, auth, passw, signature, cookie,
     credential or session; the broad rule applies to headers, not to every field."""
-    names: tuple[str, ...] = (
-        "Ocp-Apim-Subscription-Key",
-        "X-Auth",
-        "X-Amz-Security-Token",
+    names: tuple[str, ...] = ("Ocp-Apim-Subscription-Key", "X-Auth", "X-Amz-Security-Token")
+    names += (
         "X-Client-Secret",
+        "X-Upstream-Password",
+        "X-Signature",
+        "Cookie",
+        "X-Credential",
+        "X-Session-Id",
     )
-    names += ("X-Upstream-Password", "X-Signature", "Cookie", "X-Credential", "X-Session-Id")
     headers = dict.fromkeys(names, "v")
     state = {"requires_key": True, "sealed_headers": {"X-Title": "gAAAA"}, "custom_headers": headers}
     masked = mask_secrets({**state, "custom_headers": {**headers, "X-Title": "t", "Accept": "json"}})

@@ -32,6 +32,7 @@ from django.urls import reverse
 
 from apitokens.services import api_token_create
 from routing.usage import usage_recorder
+from teams.models import UsageRecord
 from teams.services import gateway_key_create, team_create
 from tests.api.conftest import RecordingClient
 from tests.integration.gateway import free_port
@@ -46,6 +47,7 @@ from tests.security.crawl import (
     log_lines,
 )
 from vandamme.asgi import application
+from vandamme.secrets import REDACTED_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -230,7 +232,10 @@ def test_no_secret_leaks_anywhere(settings: Any, admin_client: Client, captured_
         _configure_through_the_api(api, admin_client, upstream)
         client_errors, metrics = asyncio.run(_traffic(list(model_keys.values()), team_key))
         _server_access_lines(list(model_keys.values()))
+        sent_upstream = upstream.requests()
     usage_recorder.flush_sync()
+    # Not a vacuous crawl: the sealed headers were opened and sent upstream.
+    assert all(request["headers"].get("x-auth") == HEADER_SECRETS["X-Auth"] for request in sent_upstream)
 
     every_secret = {
         **model_keys,
@@ -253,3 +258,5 @@ def test_no_secret_leaks_anywhere(settings: Any, admin_client: Client, captured_
     )
     report = "\n".join(f"  {leak.place}: {leak.secret}" for leak in leaks)
     assert not leaks, f"{len(leaks)} leaks in {len(harvest)} places crawled:\n{report}"
+    # And the calls were recorded, their pasted keys as [redacted-key].
+    assert UsageRecord.objects.filter(model_requested=REDACTED_KEY).count() >= 2 * len(model_keys)
