@@ -25,8 +25,8 @@ ENV = {
     "ACME_CUSTOM_HEADER_OCP_APIM_SUBSCRIPTION_KEY": SUBSCRIPTION,
     "ACME_CUSTOM_HEADER_X_TITLE": "vandamme",
 }
-BEFORE_SEALING = [("providers", "0004_regions_projects_keyless")]
-SEALING = [("providers", "0005_custom_headers_sealed")]
+BEFORE_SEALING = [("providers", "0005_ambient_credentials_auto_disabled")]
+SEALING = [("providers", "0006_custom_headers_sealed")]
 
 
 def _load(env: dict[str, str]) -> list[str]:

@@ -9,8 +9,8 @@ from django.utils import timezone
 from teams.models import UsageRecord
 from vandamme.secrets import REDACTED, REDACTED_KEY
 
-BEFORE = [("teams", "0004_usage_ttft_and_errors")]
-AFTER = [("teams", "0005_redact_keys_in_usage_model_names")]
+BEFORE = [("teams", "0005_usage_dead_letter")]
+AFTER = [("teams", "0006_redact_keys_in_usage_model_names")]
 PASTED = "sk-proj-Zq8v3KfT1nB7yXwR4mC9pL2sD6hJ0gAe5uVtY"
 GATEWAY_KEY = "correct-horse-battery-staple"
 

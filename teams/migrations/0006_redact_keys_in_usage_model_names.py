@@ -31,7 +31,7 @@ def redact_stored_keys(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("teams", "0004_usage_ttft_and_errors"),
+        ("teams", "0005_usage_dead_letter"),
     ]
 
     operations = [

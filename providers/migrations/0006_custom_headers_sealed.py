@@ -31,7 +31,7 @@ def open_sealed_headers(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("providers", "0004_regions_projects_keyless"),
+        ("providers", "0005_ambient_credentials_auto_disabled"),
     ]
 
     operations = [
