@@ -106,8 +106,8 @@ class ProxyCall:
             model=resolution.upstream_model,
             team=team.name if team else "",
             started=self.started,
-            account=lambda usage, status, ttft_ms: self.record(
-                resolution, status, usage, streamed=True, ttft_ms=ttft_ms
+            account=lambda usage, status, ttft_ms, error: self.record(
+                resolution, status, usage, streamed=True, ttft_ms=ttft_ms, error=error
             ),
         )
 
@@ -231,5 +231,6 @@ async def post_upstream(
             body=compact_json(body),
             headers=base_headers(provider, call.client_headers, stream=stream),
             client_key=call.auth.forwardable_key,
+            stream=stream,
         )
     )

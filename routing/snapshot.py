@@ -46,6 +46,7 @@ def _provider_config(provider: Provider) -> ProviderConfig:
         api_version=provider.api_version,
         timeout=provider.timeout,
         max_retries=provider.max_retries,
+        total_timeout=provider.total_timeout,
         custom_headers=tuple((str(k), str(v)) for k, v in (provider.custom_headers or {}).items()),
         tool_name_sanitization=provider.tool_name_sanitization,
         passthrough=provider.passthrough,

@@ -30,6 +30,8 @@ class ProviderConfig:
     project: str = ""  # Vertex: Google Cloud project
     # False: serves with no key in the pool (credentials from the environment, or none).
     requires_key: bool = True
+    # The longest a call may take in all (None: the defaults in ``routing.upstream``).
+    total_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

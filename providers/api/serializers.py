@@ -40,6 +40,7 @@ class ProviderSerializer(serializers.ModelSerializer[Provider]):
             "project",
             "requires_key",
             "timeout",
+            "total_timeout",
             "max_retries",
             "custom_headers",
             "tool_name_sanitization",
