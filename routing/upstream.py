@@ -161,11 +161,12 @@ class GuardedStream(httpx.AsyncByteStream):
         try:
             async with scope:
                 return await anext(self._iterator)
-        except StopAsyncIteration:
-            return None
-        except TimeoutError as exc:
+        except (StopAsyncIteration, TimeoutError, httpx.HTTPError) as exc:
+            # A transport may end the body, or fail, on the cancellation the timeout sends it.
             if scope.expired():
                 raise DeadlineExceeded("the upstream call ran past its total deadline") from exc
+            if isinstance(exc, StopAsyncIteration):
+                return None
             raise
 
     async def aclose(self) -> None:
@@ -211,11 +212,11 @@ class UpstreamClient:
         return self.client.is_closed
 
     async def send(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes, *, deadline: float
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes, *, deadline: float | None = None
     ) -> httpx.Response:
         """Send the request; the response is open (streamed) until ``aclose()``, and its
-        body a ``GuardedStream`` that ends at ``deadline`` (loop time). Waiting for the
-        headers past the deadline raises ``DeadlineExceeded`` too."""
+        body a ``GuardedStream`` that ends at ``deadline`` (loop time; None: never).
+        Waiting for the headers past the deadline raises ``DeadlineExceeded`` too."""
         merged = self._default_headers | {name.lower(): value for name, value in headers.items()}
         request = httpx.Request(
             method, _parsed_url(url), headers=merged, content=body, extensions=self._extensions
@@ -233,7 +234,8 @@ class UpstreamClient:
             await response.aclose()  # aiohttp refuses far less; httpx's own transport accepts it
             raise httpx.RemoteProtocolError(f"response headers over {MAX_RESPONSE_HEADER_BYTES} bytes")
         if isinstance(response.stream, httpx.AsyncByteStream):
-            response.stream = GuardedStream(response.stream, deadline, self.client.timeout.read or math.inf)
+            gap = self.client.timeout.read or math.inf
+            response.stream = GuardedStream(response.stream, math.inf if deadline is None else deadline, gap)
         return response
 
     async def aclose(self) -> None:

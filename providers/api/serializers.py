@@ -62,6 +62,11 @@ class ProviderSerializer(serializers.ModelSerializer[Provider]):
         data["custom_headers"] = mask_secrets(data.get("custom_headers") or {})
         return data
 
+    def validate_total_timeout(self, seconds: float | None) -> float | None:
+        if seconds is not None and seconds <= 0:
+            raise serializers.ValidationError("must be a positive number of seconds, or null (defaults)")
+        return seconds
+
     def validate_custom_headers(self, headers: dict[str, str]) -> dict[str, str]:
         """A masked value sent back means "keep the stored value" (clients never see it)."""
         stored = self.instance.custom_headers if isinstance(self.instance, Provider) else {}

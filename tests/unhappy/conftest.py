@@ -10,7 +10,7 @@ import pytest
 from providers.models import ApiFormat, Provider
 from routing.upstream import close_upstream_clients
 from tests.cloud_mocks import service_account_key
-from tests.gateway.conftest import client, make_provider, openai_sdk, recorded_usage  # noqa: F401
+from tests.gateway.conftest import client, gateway_http, make_provider, openai_sdk, recorded_usage  # noqa: F401
 from tests.unhappy.fault_server import FaultServer
 
 GAP_TIMEOUT = 0.6  # the providers' read timeout: a stall ends after this

@@ -175,7 +175,8 @@ async def _forever() -> None:
 class FaultServer:
     """``with FaultServer() as server:`` ``server.base_url`` (``/v1``) and ``server.origin``.
 
-    ``drip_seconds``: the pause between the bytes of a ``drip`` answer."""
+    ``drip_seconds``: the pause between the pieces of a ``drip`` answer (a byte of JSON
+    whitespace; in a stream, after a first event, an SSE comment)."""
 
     def __init__(self, *, drip_seconds: float = 0.25) -> None:
         self.drip_seconds = drip_seconds
@@ -248,18 +249,21 @@ class FaultServer:
         return False
 
     async def drip(self, request: _Request, writer: Writer) -> None:
-        if request.streamed:
+        if request.streamed:  # a first event, then comment bytes
+            _, pieces = _stream_pieces(request, request.model)
             writer.write(_head(200, {"content-type": "text/event-stream", **STREAMED_HEAD}))
+            writer.write(_chunked(pieces[:1]))
             piece = lambda byte: _chunked([byte])  # noqa: E731
         else:
             writer.write(_head(200, {"content-type": "application/json", "content-length": "100000"}))
             piece = lambda byte: byte  # noqa: E731
         await writer.drain()
-        while True:  # SSE comment lines, or JSON whitespace: never an answer
-            for byte in (b":", b" ", b"\n") if request.streamed else (b" ",):
-                await asyncio.sleep(self.drip_seconds)
-                writer.write(piece(byte))
-                await writer.drain()
+        # Whole SSE comments (keep-alives that never end), or JSON whitespace: never an answer.
+        tick = b":\n\n" if request.streamed else b" "
+        while True:
+            await asyncio.sleep(self.drip_seconds)
+            writer.write(piece(tick))
+            await writer.drain()
 
 
 async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
