@@ -301,7 +301,7 @@ async def _opened(
         return _transport_failure(provider, keys, exc, "broke off its answer")
     if frame_error is not None:
         await response.aclose()
-        return frame_error_failure(provider, key, keys, *frame_error)
+        return _frame_error_failure(provider, key, keys, *frame_error)
     _mark_key_ok(provider, key)
     return OpenedUpstream(response, key.fingerprint if key.key_id else None)
 
@@ -322,7 +322,7 @@ async def _first_frame_error(provider: ProviderConfig, response: httpx.Response)
     return (error.status, error.message) if error is not None else None
 
 
-def frame_error_failure(
+def _frame_error_failure(
     provider: ProviderConfig, key: KeyConfig, keys: list[KeyConfig], status: int, message: str
 ) -> _Failure:
     """An error in a 200 stream's first frame, handled as the status it stands for: a
