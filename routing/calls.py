@@ -24,7 +24,7 @@ from routing.errors import GatewayError, invalid_request
 from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
 from routing.limits.service import limiter
 from routing.metrics import observe_call
-from routing.request_context import current_request
+from routing.request_context import current_request, note_error
 from routing.resolution import Resolution, resolve_model
 from routing.stream_watch import StreamWatch, new_stream_watch
 from routing.table import RoutingTable
@@ -92,6 +92,8 @@ class ProxyCall:
         request = current_request.get()
         if request is not None:
             request.usage = event
+            if error and streamed:  # a stream that failed after its 200: the access line says so
+                note_error(error)
 
     async def admit(self) -> None:
         """Refuse the call (429, ``retry-after``) when its team or gateway key is over a
