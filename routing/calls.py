@@ -108,7 +108,7 @@ class ProxyCall:
             model=resolution.upstream_model,
             team=team.name if team else "",
             started=self.started,
-            account=lambda usage, status, ttft_ms, error: self.record(
+            account=lambda usage, status, ttft_ms, error="": self.record(
                 resolution, status, usage, streamed=True, ttft_ms=ttft_ms, error=error
             ),
         )
