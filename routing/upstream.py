@@ -80,29 +80,14 @@ def _precise_errors() -> Iterator[None]:
         raise httpx.ReadError(type(exc).__name__) from exc
 
 
-class _PreciseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: httpx.AsyncByteStream) -> None:
-        self._stream = stream
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _precise_errors():
-            async for chunk in self._stream:
-                yield chunk
-
-    async def aclose(self) -> None:
-        with _precise_errors():
-            await self._stream.aclose()
-
-
 class PreciseAiohttpTransport(AiohttpTransport):
-    """``AiohttpTransport`` whose connection errors say what happened (module docstring)."""
+    """``AiohttpTransport`` whose connection errors say what happened (module docstring);
+    errors reading the body are made precise by ``GuardedStream``, the one layer every
+    response body goes through."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         with _precise_errors():
-            response = await super().handle_async_request(request)
-        if isinstance(response.stream, httpx.AsyncByteStream):
-            response.stream = _PreciseStream(response.stream)
-        return response
+            return await super().handle_async_request(request)
 
 
 class DeadlineExceeded(httpx.ReadTimeout):
@@ -118,7 +103,8 @@ def total_deadline(provider: ProviderConfig, *, stream: bool) -> float:
 
 
 class GuardedStream(httpx.AsyncByteStream):
-    """A response body read under the call's total deadline, which can be read ahead.
+    """A response body read under the call's total deadline, which can be read ahead,
+    its transport errors made precise (``_precise_errors``).
 
     While more time is left than the gap timeout, the gap timeout fires first and the
     deadline costs one clock read per chunk; within the last gap, each read is bounded
@@ -135,7 +121,8 @@ class GuardedStream(httpx.AsyncByteStream):
 
     async def read_ahead(self) -> bytes | None:
         """The next chunk, kept to be replayed; None at the end of the body."""
-        chunk = await self._next()
+        with _precise_errors():
+            chunk = await self._next()
         if chunk is not None:
             self._held.append(chunk)
         return chunk
@@ -143,8 +130,22 @@ class GuardedStream(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while self._held:
             yield self._held.pop(0)
-        while (chunk := await self._next()) is not None:
-            yield chunk
+        if self._iterator is None:
+            self._iterator = aiter(self._stream)
+        # Until the last gap before the deadline, chunks pass as they come (the gap timeout
+        # would fire first): one clock read each. Then each read is bounded (``_next``).
+        loop = asyncio.get_running_loop()
+        bounded_from = self._deadline - self._gap
+        with _precise_errors():
+            if loop.time() < bounded_from:
+                async for chunk in self._iterator:
+                    yield chunk
+                    if loop.time() >= bounded_from:
+                        break
+                else:
+                    return
+            while (bounded := await self._next()) is not None:
+                yield bounded
 
     async def _next(self) -> bytes | None:
         if self._iterator is None:
@@ -171,9 +172,10 @@ class GuardedStream(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         closing: Any = getattr(self._iterator, "aclose", None)
-        if closing is not None:
-            await closing()
-        await self._stream.aclose()
+        with _precise_errors():
+            if closing is not None:
+                await closing()
+            await self._stream.aclose()
 
 
 def set_transport_factory(factory: TransportFactory) -> None:
