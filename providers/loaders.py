@@ -32,6 +32,7 @@ TOML_FIELDS = {
     "api-format": "api_format",
     "api-version": "api_version",
     "timeout": "timeout",
+    "total-timeout": "total_timeout",
     "max-retries": "max_retries",
     "tool-name-sanitization": "tool_name_sanitization",
     "models": "models_list",
@@ -47,6 +48,7 @@ ENV_FIELDS = {
     "API_FORMAT": "api_format",
     "API_VERSION": "api_version",
     "TIMEOUT": "timeout",
+    "TOTAL_TIMEOUT": "total_timeout",
     "MAX_RETRIES": "max_retries",
     "TOOL_NAME_SANITIZATION": "tool_name_sanitization",
     "MODELS": "models_list",
@@ -164,7 +166,7 @@ def _as_list(value: Any) -> list[str]:
 
 def _coerce(field_name: str, value: Any) -> Any:
     """Typed value for a provider field; raises ValueError with a readable message."""
-    if field_name == "timeout":
+    if field_name in ("timeout", "total_timeout"):
         number = float(value)
         if number <= 0:
             raise ValueError("must be a positive number of seconds")
@@ -224,7 +226,7 @@ def _apply_toml_defaults(spec: ConfigSpec, defaults: Any, origin: str) -> None:
         return
     if "default-provider" in defaults:
         spec.default_provider = str(defaults["default-provider"]).lower()
-    for key in ("timeout", "max-retries"):
+    for key in ("timeout", "total-timeout", "max-retries"):
         if key in defaults:
             spec.provider("*").set(TOML_FIELDS[key], defaults[key], "file", origin)
     if "aliases" in defaults:

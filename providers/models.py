@@ -66,6 +66,12 @@ class Provider(models.Model):
     timeout = models.FloatField(
         default=300.0, help_text="Seconds; also the longest gap between streamed chunks."
     )
+    total_timeout = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Seconds a call may take in all, however steadily the upstream answers. "
+        "Blank: 3600 for streams, 600 for whole answers.",
+    )
     max_retries = models.PositiveSmallIntegerField(default=2)
     # Shown: secret-named values as the mask. The values themselves are in sealed_headers
     # (providers.headers): set both through provider_headers_set, never one alone.
@@ -96,6 +102,10 @@ class Provider(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(name=Lower("name")), name="provider_name_lowercase"),
             models.CheckConstraint(condition=models.Q(timeout__gt=0), name="provider_timeout_positive"),
+            models.CheckConstraint(
+                condition=models.Q(total_timeout__isnull=True) | models.Q(total_timeout__gt=0),
+                name="provider_total_timeout_positive",
+            ),
             models.CheckConstraint(
                 condition=models.Q(api_format__in=ApiFormat.values), name="provider_api_format_known"
             ),

@@ -27,7 +27,7 @@ from routing.limits.reservation import Reservation, reservation_estimate
 from routing.limits.service import limiter
 from routing.metrics import observe_call
 from routing.request_checks import check_model_name
-from routing.request_context import current_request
+from routing.request_context import current_request, note_error
 from routing.resolution import Resolution, resolve_model
 from routing.stream_watch import StreamWatch, new_stream_watch
 from routing.table import RoutingTable
@@ -102,6 +102,8 @@ class ProxyCall:
         request = current_request.get()
         if request is not None:
             request.usage = event
+            if error and streamed:  # a stream that failed after its 200: the access line says so
+                note_error(error)
 
     def known_secrets(self) -> tuple[str | None, ...]:
         """Secrets this call may echo that are not key-shaped: the gateway's own key and
@@ -128,8 +130,8 @@ class ProxyCall:
             model=self.shown_model(resolution.upstream_model),
             team=team.name if team else "",
             started=self.started,
-            account=lambda usage, status, ttft_ms: self.record(
-                resolution, status, usage, streamed=True, ttft_ms=ttft_ms
+            account=lambda usage, status, ttft_ms, error="": self.record(
+                resolution, status, usage, streamed=True, ttft_ms=ttft_ms, error=error
             ),
         )
 
@@ -257,5 +259,6 @@ async def post_upstream(
             body=compact_json(body),
             headers=base_headers(provider, call.client_headers, stream=stream),
             client_key=call.auth.forwardable_key,
+            stream=stream,
         )
     )

@@ -17,7 +17,7 @@ from django.http.response import HttpResponseBase
 
 from routing.adapters.http import openai_chat_url
 from routing.adapters.openai_answers import is_json_media_type
-from routing.anthropic_upstream import is_anthropic_family, open_anthropic_messages
+from routing.anthropic_upstream import is_anthropic_family, open_anthropic_messages, stream_outcome
 from routing.calls import (
     SSE_HEADERS,
     ProxyCall,
@@ -38,7 +38,12 @@ from routing.chat_streams import (
     without_usage_chunk,
 )
 from routing.errors import GatewayError, invalid_request
-from routing.openai_upstream import CompletionAsStream, completion_from, read_completion
+from routing.openai_upstream import (
+    CompletionAsStream,
+    anthropic_message_from,
+    completion_from,
+    read_completion,
+)
 from routing.resolution import Resolution
 from routing.stream_watch import StreamWatch
 from routing.streams import ByteSource, relay_bytes
@@ -200,12 +205,13 @@ async def _chat_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpRes
         )
         watch = call.watch_stream(resolution)
         chunks = anthropic_to_openai_chunks(
-            source, translator, secrets=provider_secrets(resolution), on_complete=watch
+            source,
+            translator,
+            secrets=provider_secrets(resolution),
+            on_complete=lambda usage, ended: watch(usage, *stream_outcome(source, ended)),
         )
         return _stream_response(watch, chunks, resolution)
-    message = _json_object(await _read_whole(source))
-    if message is None:
-        raise GatewayError(502, f"upstream provider '{provider.name}' returned invalid JSON")
+    message = anthropic_message_from(await _read_whole(source), resolution)
     completion = anthropic_to_openai_response(
         message, client_model=client_model, tool_names=tool_names, created=created
     )

@@ -17,7 +17,13 @@ import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from routing.errors import scrub_secrets
+from routing.errors import (
+    GatewayError,
+    map_upstream_status,
+    openai_error_body,
+    scrub_secrets,
+    status_for_anthropic_type,
+)
 from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data, split_events
 from routing.streams import (
     CLIENT_CLOSED,
@@ -44,6 +50,13 @@ _USAGE_OBJECT = re.compile(r'"usage"\s*:\s*\{')
 
 def openai_error_chunk(message: str, error_type: str = "server_error") -> bytes:
     return encode_data({"error": {"message": message, "type": error_type, "param": None, "code": None}})
+
+
+def openai_stream_error(message: str, anthropic_type: object) -> bytes:
+    """An upstream error event as OpenAI's error chunk, typed as the status its Anthropic
+    type stands for (a throttle: ``rate_limit_exceeded``, as a 429 would be)."""
+    status = map_upstream_status(status_for_anthropic_type(anthropic_type))
+    return encode_data(openai_error_body(GatewayError(status, message)))
 
 
 def _usage_of_chunk(data: str) -> dict[str, Any] | None:
@@ -196,13 +209,14 @@ async def restored_openai_stream(
 
 
 class _UpstreamFailed(Exception):
-    """An Anthropic ``error`` event: what was translated before it, and its message
-    (secrets removed)."""
+    """An Anthropic ``error`` event: what was translated before it, its message (secrets
+    removed) and its type."""
 
-    def __init__(self, sent: bytes, message: str) -> None:
+    def __init__(self, sent: bytes, message: str, error_type: object = None) -> None:
         super().__init__(message)
         self.sent = sent
         self.message = message
+        self.error_type = error_type
 
 
 def _translated(
@@ -216,7 +230,11 @@ def _translated(
         if event.event == "error":
             error = data.get("error") if isinstance(data, dict) else None
             message = error.get("message") if isinstance(error, dict) else None
-            raise _UpstreamFailed(b"".join(out), scrub_secrets(str(message or "unknown error"), secrets))
+            raise _UpstreamFailed(
+                b"".join(out),
+                scrub_secrets(str(message or "unknown error"), secrets),
+                error.get("type") if isinstance(error, dict) else None,
+            )
         out.extend(encode_data(chunk) for chunk in translator.feed(event.event, data))
         if translator.done:
             out.append(DONE_EVENT)
@@ -252,7 +270,8 @@ async def anthropic_to_openai_chunks(
         status = 200
     except _UpstreamFailed as failure:
         status = UPSTREAM_BROKE
-        yield failure.sent + openai_error_chunk(stream_failed(f"upstream error: {failure.message}"))
+        message = stream_failed(f"upstream error: {failure.message}")
+        yield failure.sent + openai_stream_error(message, failure.error_type)
     except Exception as exc:
         log_stream_failure(exc)
         status = UPSTREAM_BROKE

@@ -43,11 +43,32 @@ OPENAI_ERROR_KINDS: dict[int, tuple[str, str | None]] = {
 OPENAI_STATUS_FOR = {529: 503}
 
 # Key-shaped strings an upstream may echo back in an error text ("Incorrect API key
-# provided: sk-abc…"). Scrubbed before any message reaches a client or a log.
+# provided: sk-abc…"): known key prefixes, credentials after an auth scheme, and long
+# random-looking tokens (``_looks_random``). Names are kept, however long: a quota such as
+# ``aiplatform.googleapis.com/online_prediction_requests_per_base_model`` is what a user
+# must quote to get it raised. Scrubbed before any message reaches a client or a log.
 _SECRET_PATTERN = re.compile(
-    r"(sk-[A-Za-z0-9_\-*]{8,}|sk_[A-Za-z0-9_\-*]{8,}|AIza[0-9A-Za-z_\-]{20,}"
-    r"|(?:Bearer|bearer)\s+[A-Za-z0-9._\-~+/=*]{8,}|[A-Za-z0-9_\-]{40,})"
+    r"(?:\b(?:sk-|sk_|rk_|xai-|gsk_|hf_|ghp_|github_pat_|glpat-|vdm-|AIza|ya29\.)[A-Za-z0-9._\-*+/=]{8,}"
+    r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+    r"|(?:Bearer|bearer|Basic|basic)\s+[A-Za-z0-9._\-~+/=*]{8,})"
 )
+_TOKEN_CANDIDATE = re.compile(r"[A-Za-z0-9_\-]{32,}")
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
+RANDOM_RUN_LENGTH = 20  # an unbroken run of letters and digits this long is no word
+
+
+def _looks_random(token: str) -> bool:
+    """A key-shaped token: letters and digits mixed, in a long unbroken run or in both
+    cases; not words joined by ``_``/``-`` (names) and not a UUID (runs of at most 12)."""
+    if not any(char.isdigit() for char in token) or not any(char.isalpha() for char in token):
+        return False
+    if max(len(run) for run in _ALNUM_RUN.findall(token)) >= RANDOM_RUN_LENGTH:
+        return True
+    return any(char.isupper() for char in token) and any(char.islower() for char in token)
+
+
+def _redact_random(match: re.Match[str]) -> str:
+    return "[redacted]" if _looks_random(match.group(0)) else match.group(0)
 
 
 @dataclass
@@ -96,7 +117,28 @@ def scrub_secrets(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, "[redacted]")
-    return _SECRET_PATTERN.sub("[redacted]", text)
+    return _TOKEN_CANDIDATE.sub(_redact_random, _SECRET_PATTERN.sub("[redacted]", text))
+
+
+# What each Anthropic error type stands for as an upstream HTTP status (an error event in
+# a stream, or a Bedrock exception translated to one).
+STATUS_FOR_ANTHROPIC_TYPE: dict[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+def status_for_anthropic_type(error_type: object) -> int:
+    """The upstream status an Anthropic error type means (500 for unknown ones)."""
+    return STATUS_FOR_ANTHROPIC_TYPE.get(error_type, 500) if isinstance(error_type, str) else 500
 
 
 def upstream_error_message(raw_body: bytes) -> str:

@@ -15,6 +15,11 @@ Only this module decides whether a failed attempt is tried again:
   back at once with its ``retry-after``;
 - connection errors, timeouts and 5xx: retried up to the provider's ``max_retries``
   with exponential backoff and jitter.
+A whole (non-streamed) answer is read here, so a connection that breaks or stalls
+after the headers is a failed attempt too (502/504); a stream's first frame is read
+ahead, so an error in it (Bedrock's ``throttlingException``, an ``error`` event) counts
+as the status it stands for. No attempt, nor a wait between them, runs past the call's
+total deadline (``routing.upstream.total_deadline``).
 Each attempt is authenticated by the provider format's authorizer
 (``routing.authorizers``) over the final URL, headers and body, so a SigV4 signature
 or an OAuth token is made for exactly the request sent; credentials it rejects count
@@ -37,6 +42,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from providers.services import api_key_record_failure, api_key_record_success
+from routing.adapters.first_frame import first_frame_complete, first_frame_error
 from routing.authorizers import (
     Authorizer,
     CredentialError,
@@ -44,11 +50,11 @@ from routing.authorizers import (
     authorizer_for,
     forget_credentials,
 )
-from routing.errors import GatewayError, scrub_secrets, upstream_error
+from routing.errors import GatewayError, map_upstream_status, scrub_secrets, upstream_error
 from routing.key_rejection import is_key_rejection
 from routing.keypool import DISABLE_AFTER, key_pools
 from routing.table import KeyConfig, ProviderConfig
-from routing.upstream import upstream_client
+from routing.upstream import DeadlineExceeded, GuardedStream, total_deadline, upstream_client
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,9 @@ BACKOFF_MAX_SECONDS = 8.0
 # The longest 429 ``retry-after`` waited out inside a request; longer ones go back to
 # the client at once (it may have better things to do than hold a connection open).
 RATE_LIMIT_WAIT_CAP_SECONDS = BACKOFF_MAX_SECONDS
+# The longest ``retry-after`` believed (a key cools down at most this long): 10^12 s
+# would overflow every date it is added to.
+MAX_RETRY_AFTER_SECONDS = 86400.0
 NO_KEY = KeyConfig(0, "none", "")  # keyless providers: no secret of ours, nothing to mark
 _background_tasks: set["asyncio.Task[None]"] = set()
 
@@ -71,6 +80,7 @@ class UpstreamRequest:
     body: bytes
     headers: dict[str, str]
     client_key: str | None = field(default=None, repr=False)
+    stream: bool = False  # a stream's first frame is read ahead; a whole answer is read
 
 
 @dataclass
@@ -81,7 +91,8 @@ class OpenedUpstream:
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
     """The wait a ``retry-after`` header asks for: delay-seconds or an HTTP date
-    (RFC 9110 §10.2.3); None when absent or unreadable. ``0`` is no wait."""
+    (RFC 9110 §10.2.3); None when absent or unreadable. ``0`` is no wait; at most
+    ``MAX_RETRY_AFTER_SECONDS``."""
     if value is None:
         return None
     try:
@@ -94,7 +105,7 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
         if when.tzinfo is None:  # "-0000": UTC by the RFC
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS) if math.isfinite(seconds) else None
 
 
 def _backoff_delay(attempt: int) -> float:
@@ -191,9 +202,10 @@ async def open_upstream(request: UpstreamRequest) -> OpenedUpstream:
     authorize = authorizer_for(provider)
     key_index, retries_left, attempt = 0, provider.max_retries, 0
     refreshed: set[int] = set()  # keys whose rejected token was replaced (once each)
+    deadline = total_deadline(provider, stream=request.stream)
     while True:
         may_refresh = key_index not in refreshed
-        outcome = await _attempt(request, keys[key_index], authorize, keys, may_refresh=may_refresh)
+        outcome = await _attempt(request, keys[key_index], authorize, keys, deadline, may_refresh=may_refresh)
         if isinstance(outcome, OpenedUpstream):
             return outcome
         if outcome.decision == "refresh":
@@ -204,11 +216,16 @@ async def open_upstream(request: UpstreamRequest) -> OpenedUpstream:
             key_index = next_index
             continue
         delay = _retry_delay(outcome, attempt)
-        if delay is None or retries_left <= 0:
+        if delay is None or retries_left <= 0 or _past(deadline, delay):
             raise _final_error(provider, keys, outcome)
         retries_left -= 1
         attempt += 1
         await asyncio.sleep(delay)
+
+
+def _past(deadline: float, delay: float) -> bool:
+    """Whether waiting ``delay`` seconds would end past the call's deadline."""
+    return asyncio.get_running_loop().time() + delay >= deadline
 
 
 def _next_key_index(
@@ -246,6 +263,7 @@ async def _attempt(
     key: KeyConfig,
     authorize: Authorizer,
     keys: list[KeyConfig],
+    deadline: float,
     *,
     may_refresh: bool = False,
 ) -> Attempt:
@@ -257,20 +275,22 @@ async def _attempt(
         headers.update(await authorize(provider, key, signable))
     except CredentialError as exc:
         return _credential_failure(provider, key, exc)
+    client = upstream_client(provider)
     try:
-        response = await upstream_client(provider).send(request.method, request.url, headers, request.body)
-    except httpx.TimeoutException as exc:
-        message = f"upstream provider '{provider.name}' timed out ({type(exc).__name__})"
-        return _Failure(GatewayError(504, message), "retry")
-    except httpx.TransportError as exc:
-        detail = scrub_secrets(_transport_detail(exc), _secret_parts(keys))
-        message = f"upstream provider '{provider.name}' unreachable ({detail})"
-        return _Failure(GatewayError(502, message), "retry")
+        response = await client.send(request.method, request.url, headers, request.body, deadline=deadline)
+    except httpx.HTTPError as exc:
+        malformed = isinstance(exc, httpx.ProtocolError)
+        return _transport_failure(
+            provider, keys, exc, "sent a malformed answer" if malformed else "unreachable"
+        )
     if response.status_code < 400:
-        _mark_key_ok(provider, key)
-        return OpenedUpstream(response, key.fingerprint if key.key_id else None)
-    raw = await response.aread()
-    await response.aclose()
+        return await _opened(request, key, response, keys)
+    try:
+        raw = await response.aread()
+    except httpx.HTTPError:
+        raw = b""  # the status says enough
+    finally:
+        await response.aclose()
     error = upstream_error(
         status=response.status_code,
         raw_body=raw,
@@ -283,6 +303,77 @@ async def _attempt(
     return _classify(provider, key, response, error, raw)
 
 
+def _transport_failure(
+    provider: ProviderConfig, keys: list[KeyConfig], exc: httpx.HTTPError, what: str
+) -> _Failure:
+    """A connection that failed, stalled or broke the protocol: 504 for a timeout (not
+    retried past the deadline), 502 otherwise (``what`` happened: unreachable, broken)."""
+    name = provider.name
+    if isinstance(exc, DeadlineExceeded):
+        limit = f"{provider.total_timeout:g} s" if provider.total_timeout else "the default"
+        message = f"upstream provider '{name}' ran past its total deadline ({limit})"
+        return _Failure(GatewayError(504, message), "fail")
+    if isinstance(exc, httpx.TimeoutException):
+        message = f"upstream provider '{name}' timed out ({type(exc).__name__})"
+        return _Failure(GatewayError(504, message), "retry")
+    detail = scrub_secrets(_transport_detail(exc), _secret_parts(keys))
+    return _Failure(GatewayError(502, f"upstream provider '{name}' {what} ({detail})"), "retry")
+
+
+async def _opened(
+    request: UpstreamRequest, key: KeyConfig, response: httpx.Response, keys: list[KeyConfig]
+) -> Attempt:
+    """A response with a success status: its whole body read (not streamed), or its first
+    frame looked at (streamed); a failure in either is a failed attempt."""
+    provider = request.provider
+    try:
+        if not request.stream:
+            await response.aread()  # kept by the response: later reads get these bytes
+            frame_error = None
+        else:
+            frame_error = await _first_frame_error(provider, response)
+    except httpx.HTTPError as exc:
+        await response.aclose()
+        return _transport_failure(provider, keys, exc, "broke off its answer")
+    if frame_error is not None:
+        await response.aclose()
+        return _frame_error_failure(provider, key, keys, *frame_error)
+    _mark_key_ok(provider, key)
+    return OpenedUpstream(response, key.fingerprint if key.key_id else None)
+
+
+async def _first_frame_error(provider: ProviderConfig, response: httpx.Response) -> tuple[int, str] | None:
+    """Read the stream's first frame ahead (replayed to the relay later): the status and
+    message of the error it carries, if it does."""
+    stream = response.stream
+    if not isinstance(stream, GuardedStream):
+        return None
+    data = b""
+    while not first_frame_complete(provider.api_format, data):
+        chunk = await stream.read_ahead()
+        if chunk is None:
+            break
+        data += chunk
+    error = first_frame_error(provider.api_format, data)
+    return (error.status, error.message) if error is not None else None
+
+
+def _frame_error_failure(
+    provider: ProviderConfig, key: KeyConfig, keys: list[KeyConfig], status: int, message: str
+) -> _Failure:
+    """An error in a 200 stream's first frame, handled as the status it stands for: a
+    throttle cools the key and moves on like a 429; 5xx are retried; the rest fail."""
+    detail = scrub_secrets(message, _secret_parts(keys))
+    error = GatewayError(
+        map_upstream_status(status),
+        f"upstream provider '{provider.name}' answered with an error event ({status}): {detail}",
+    )
+    if status == 429:
+        _mark_key_failed(provider, key, status, settings.VANDAMME_KEY_COOLDOWN_SECONDS, in_streak=False)
+        return _Failure(error, "rate_limited")
+    return _Failure(error, "retry" if status in RETRYABLE_STATUSES else "fail")
+
+
 def _secret_parts(keys: list[KeyConfig]) -> list[str]:
     """Every secret, and each part of a composite one (Bedrock's ``ID:SECRET:TOKEN``)."""
     parts = [key.secret for key in keys if key.secret]
@@ -292,7 +383,7 @@ def _secret_parts(keys: list[KeyConfig]) -> list[str]:
     return parts
 
 
-def _transport_detail(exc: httpx.TransportError) -> str:
+def _transport_detail(exc: httpx.HTTPError) -> str:
     """``ConnectError: Cannot connect to host …``: the type and why (the transports'
     messages name host and port, never a path or query)."""
     reason = str(exc).strip()

@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from routing.adapters.openai_answers import (
+    anthropic_message_problem,
     carries_error,
     completion_as_chunk,
+    completion_problem,
     embedded_error_status,
     has_completion,
 )
@@ -37,6 +39,11 @@ def completion_from(raw: bytes, resolution: Resolution) -> dict[str, Any]:
     except ValueError as exc:
         raise GatewayError(502, f"upstream provider '{name}' returned invalid JSON") from exc
     if has_completion(payload):
+        problem = completion_problem(payload)
+        if problem is not None:
+            raise GatewayError(
+                502, f"upstream provider '{name}' answered 200 with an unusable completion: {problem}"
+            )
         return dict(payload)
     if carries_error(payload):
         status = embedded_error_status(payload)
@@ -47,6 +54,25 @@ def completion_from(raw: bytes, resolution: Resolution) -> dict[str, Any]:
             f"upstream provider '{name}' answered 200 with an error{named}: {detail}",
         )
     raise GatewayError(502, f"upstream provider '{name}' answered 200 without a completion (no 'choices')")
+
+
+def anthropic_message_from(raw: bytes, resolution: Resolution) -> dict[str, Any]:
+    """The Anthropic message in a 200 answer's body; a body that is none (an error, a
+    missing or invalid ``content``) is raised as a 502, never relayed as an empty answer."""
+    name = resolution.provider.name
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GatewayError(502, f"upstream provider '{name}' returned invalid JSON") from exc
+    if isinstance(payload, dict) and payload.get("type") == "error":
+        detail = scrub_secrets(upstream_error_message(raw), provider_secrets(resolution))
+        raise GatewayError(502, f"upstream provider '{name}' answered 200 with an error: {detail}")
+    problem = anthropic_message_problem(payload)
+    if problem is not None:
+        raise GatewayError(
+            502, f"upstream provider '{name}' answered 200 with an unusable message: {problem}"
+        )
+    return dict(payload)
 
 
 class CompletionAsStream:

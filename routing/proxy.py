@@ -4,7 +4,6 @@ Validates the body, then dispatches by the serving provider's format: a true
 passthrough to Anthropic-format providers, translation to OpenAI-format ones.
 """
 
-import json
 import logging
 from typing import Any
 
@@ -13,7 +12,12 @@ from django.http.response import HttpResponseBase
 
 from routing.adapters.http import openai_chat_url, provider_quirks
 from routing.adapters.openai_answers import is_json_media_type
-from routing.anthropic_upstream import count_anthropic_tokens, is_anthropic_family, open_anthropic_messages
+from routing.anthropic_upstream import (
+    count_anthropic_tokens,
+    is_anthropic_family,
+    open_anthropic_messages,
+    stream_outcome,
+)
 from routing.calls import (
     SSE_HEADERS,
     ProxyCall,
@@ -27,10 +31,8 @@ from routing.calls import (
 from routing.errors import (
     GatewayError,
     invalid_request,
-    scrub_secrets,
-    upstream_error_message,
 )
-from routing.openai_upstream import CompletionAsStream, read_completion
+from routing.openai_upstream import CompletionAsStream, anthropic_message_from, read_completion
 from routing.resolution import Resolution
 from routing.streams import ByteSource, anthropic_error_event, openai_to_anthropic_events, relay_bytes
 from routing.token_count import TooLongToCount, count_request_tokens
@@ -85,14 +87,12 @@ async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> Htt
     stream = call.streamed
     source, status, content_type = await open_anthropic_messages(call, resolution, call.body, stream=stream)
     headers = served_by(resolution)
-    if stream and is_json_media_type(content_type):
-        await _refuse_json_stream(source, resolution)
     if stream:
         watch = call.watch_stream(resolution)
         relay = relay_bytes(
             source,
             error_event=anthropic_error_event,
-            on_complete=watch,
+            on_complete=lambda usage, ended: watch(usage, *stream_outcome(source, ended)),
             secrets=provider_secrets(resolution),
         )
         return StreamingHttpResponse(
@@ -102,23 +102,10 @@ async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> Htt
         content = await source.aread()
     finally:
         await source.aclose()
-    call.record(resolution, status, _usage_of(content), streamed=False)
+    message = anthropic_message_from(content, resolution)  # never an empty answer relayed
+    usage = message.get("usage")
+    call.record(resolution, status, usage if isinstance(usage, dict) else None, streamed=False)
     return HttpResponse(content, status=status, content_type=content_type, headers=headers)
-
-
-async def _refuse_json_stream(source: ByteSource, resolution: Resolution) -> None:
-    """An Anthropic-dialect upstream that answered a stream request with JSON: relayed,
-    the client would read an empty stream. Raised as the error it carries (or 502)."""
-    try:
-        raw = await source.aread()
-    finally:
-        await source.aclose()
-    detail = scrub_secrets(upstream_error_message(raw), provider_secrets(resolution))
-    raise GatewayError(
-        502,
-        f"upstream provider '{resolution.provider.name}' answered a streamed request with JSON, "
-        f"not an event stream: {detail[:300]}",
-    )
 
 
 async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
@@ -184,14 +171,6 @@ def _anthropic_stream(
         content_type="text/event-stream",
         headers={**SSE_HEADERS, **served_by(resolution)},
     )
-
-
-def _usage_of(content: bytes) -> dict[str, Any] | None:
-    try:
-        usage = json.loads(content).get("usage")
-    except (ValueError, AttributeError):
-        return None
-    return usage if isinstance(usage, dict) else None
 
 
 async def proxy_count_tokens(call: ProxyCall) -> HttpResponseBase:

@@ -65,6 +65,7 @@ def _provider_config(provider: Provider) -> ProviderConfig:
         api_version=provider.api_version,
         timeout=provider.timeout,
         max_retries=provider.max_retries,
+        total_timeout=provider.total_timeout,
         # The one place header values are opened to be sent (providers.headers).
         custom_headers=tuple(headers_open(provider.sealed_headers or {}).items()),
         tool_name_sanitization=provider.tool_name_sanitization,

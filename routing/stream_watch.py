@@ -19,8 +19,9 @@ from typing import Any
 from routing.metrics import ACTIVE_STREAMS, call_labels
 from routing.request_context import current_request
 
-# (usage in Anthropic form or None, status, time to first token in ms or None)
-StreamAccount = Callable[[dict[str, Any] | None, int, int | None], None]
+# (usage in Anthropic form or None, status, time to first token in ms or None[, error]):
+# the error message comes only when the stream ended in one.
+StreamAccount = Callable[..., None]
 
 
 @dataclass(eq=False)
@@ -40,9 +41,12 @@ class StreamWatch:
             return None
         return int((self.first_chunk_at - self.started) * 1000)
 
-    def __call__(self, usage: dict[str, Any] | None, status: int) -> None:
+    def __call__(self, usage: dict[str, Any] | None, status: int, error: str = "") -> None:
         """The stream ended (``routing.streams.StreamDone``): account for it once."""
-        self.account(usage, status, self.ttft_ms)
+        if error:
+            self.account(usage, status, self.ttft_ms, error)
+        else:
+            self.account(usage, status, self.ttft_ms)
 
     async def relay(self, events: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
         labels = call_labels(self.provider, self.model, self.team)

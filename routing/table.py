@@ -34,6 +34,8 @@ class ProviderConfig:
     ambient_credentials: bool = False
     # Keys in the pool that are disabled (by an operator or after auth failures).
     disabled_keys: int = 0
+    # The longest a call may take in all (None: the defaults in ``routing.upstream``).
+    total_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

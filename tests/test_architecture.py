@@ -30,6 +30,7 @@ PURE_MODULES = [
     "routing/adapters/openai_answers.py",
     "routing/adapters/bedrock.py",
     "routing/adapters/vertex.py",
+    "routing/adapters/first_frame.py",
     "providers/endpoints.py",
     "providers/loaders.py",
     "audit/masking.py",

@@ -44,6 +44,7 @@ class ProviderSerializer(serializers.ModelSerializer[Provider]):
             "requires_key",
             "ambient_credentials",
             "timeout",
+            "total_timeout",
             "max_retries",
             "custom_headers",
             "tool_name_sanitization",
@@ -64,6 +65,11 @@ class ProviderSerializer(serializers.ModelSerializer[Provider]):
         data = super().to_representation(instance)
         data["custom_headers"] = mask_headers(data.get("custom_headers") or {})
         return data
+
+    def validate_total_timeout(self, seconds: float | None) -> float | None:
+        if seconds is not None and seconds <= 0:
+            raise serializers.ValidationError("must be a positive number of seconds, or null (defaults)")
+        return seconds
 
     def validate_custom_headers(self, headers: dict[str, str]) -> dict[str, str]:
         """A masked value sent back means "keep the stored value" (clients never see it);

@@ -23,6 +23,67 @@ def has_completion(payload: Any) -> bool:
     return isinstance(payload, dict) and isinstance(payload.get("choices"), list)
 
 
+# A message whose content is null still answers when one of these carries the answer,
+# or when its finish reason says why it is empty.
+_ANSWERS_WITHOUT_CONTENT = (
+    "tool_calls",
+    "function_call",
+    "refusal",
+    "audio",
+    "reasoning",
+    "reasoning_content",
+)
+_EMPTY_FINISHES = ("length", "content_filter", "tool_calls", "function_call")
+
+
+def _choice_problem(choice: Any) -> str | None:
+    if not isinstance(choice, dict):
+        return "is not an object"
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        return "has no message"
+    content = message.get("content")
+    if isinstance(content, str) or (
+        isinstance(content, list) and any(isinstance(part, dict) and "text" in part for part in content)
+    ):
+        return None
+    if content is None:
+        if any(message.get(field) for field in _ANSWERS_WITHOUT_CONTENT):
+            return None
+        return (
+            None if choice.get("finish_reason") in _EMPTY_FINISHES else "has neither content nor a tool call"
+        )
+    return f"has non-text content ({type(content).__name__})"
+
+
+def completion_problem(payload: dict[str, Any]) -> str | None:
+    """Why a completion (``has_completion``) carries no answer a client could read:
+    ``choices: []``, ``[{}]``, a null ``message``, content that is not text. None: usable."""
+    choices = payload["choices"]
+    if not choices:
+        return "no choices"
+    for index, choice in enumerate(choices):
+        problem = _choice_problem(choice)
+        if problem is not None:
+            return f"choices[{index}] {problem}"
+    return None
+
+
+def anthropic_message_problem(payload: Any) -> str | None:
+    """Why an Anthropic-format 200 body is no message a client could read: not an object,
+    ``content`` missing or not a list of typed blocks. None: usable (an empty list is a
+    valid answer: Claude may end its turn without a word)."""
+    if not isinstance(payload, dict):
+        return "not a JSON object"
+    content = payload.get("content")
+    if not isinstance(content, list):
+        return "no 'content' list" if content is None else f"'content' is a {type(content).__name__}"
+    for index, block in enumerate(content):
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            return f"content[{index}] is not a typed block"
+    return None
+
+
 def _as_status(value: Any) -> int | None:
     if isinstance(value, bool):
         return None

@@ -133,8 +133,10 @@ async def test_no_secret_reaches_logs_metrics_or_usage_records(
         response = await gateway_http.post("/v1/messages", json=body, headers=headers)
         assert response.status_code == 401
         assert not any(secret in response.text for secret in secrets)
+    # A first chunk, then the error: an error in the first frame would be a 502 before the stream.
+    first = b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n'
     respx_mock.post(f"{OPENAI_BASE}/chat/completions").respond(
-        content=b'data: {"error":{"message":"key ' + OPENAI_KEYS[1].encode() + b' revoked"}}\n\n',
+        content=first + b'data: {"error":{"message":"key ' + OPENAI_KEYS[1].encode() + b' revoked"}}\n\n',
         headers={"content-type": "text/event-stream"},
     )
     streamed = await gateway_http.post(
