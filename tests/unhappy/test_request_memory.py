@@ -36,7 +36,7 @@ def requests_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[weakref.ref[
     create = DataPlaneASGIHandler.create_request
 
     def recording(self: DataPlaneASGIHandler, scope: object, body_file: object) -> object:
-        request, error = create(self, scope, body_file)  # type: ignore[arg-type]
+        request, error = create(self, scope, body_file)
         if request is not None:
             refs.append(weakref.ref(request))
         return request, error
