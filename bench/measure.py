@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bench.fuzz_phase import FUZZ_SEED, bench_fuzz_requests, send_fuzz
 from bench.loadgen import ERROR_SAMPLES, Check, Phase, build_request, percentile_ms, run_phase
 from bench.processes import (
     CLIENT_CORE,
@@ -32,6 +33,7 @@ UNBOUNDED = 10**9
 SAMPLE_SECONDS = 0.05
 SOAK_SLICES = 10  # RSS is read after each tenth of the soak
 MANY_STREAMS_SECONDS = 120.0
+FUZZ_FIRST_PASS = 200
 
 
 def answered(tail: bytes) -> bool:
@@ -53,10 +55,17 @@ class Plan:
     chunks: int = 10  # content deltas per stream
     many_chunks: int = 50  # per stream of the many-streams check: ≥ 1 s each, so they overlap
     delay_ms: float = 20.0  # spacing of a slow stream's deltas
+    fuzz_requests: int = 1_000  # hostile and careless requests (bench.fuzz_phase) before the soak
 
 
 FULL = Plan(
-    seconds=5.0, warmup_seconds=2.0, repeat=3, ttft_c1_streams=25, many_streams=1000, soak_requests=100_000
+    seconds=5.0,
+    warmup_seconds=2.0,
+    repeat=3,
+    ttft_c1_streams=25,
+    many_streams=1000,
+    soak_requests=100_000,
+    fuzz_requests=10_000,
 )
 QUICK = Plan(
     seconds=1.0, warmup_seconds=0.5, repeat=1, ttft_c1_streams=5, many_streams=200, soak_requests=5_000
@@ -213,6 +222,26 @@ class Runner:
             "rss_mib_after_many_streams": rss_mib(self.target.pid),
         }
 
+    def fuzz(self) -> dict[str, Any]:
+        """The seeded fuzz of both doors and count_tokens, RSS read before and right after;
+        the soak that follows shows whether it comes back."""
+        if self.target.name == "direct":  # the mock is no gateway: nothing to judge
+            return {}
+        # A first pass takes every path once (imports, the token counter's helper, pools):
+        # what is measured is growth with the number of requests, not first use.
+        first_pass = bench_fuzz_requests(self.target.model, FUZZ_FIRST_PASS, seed=FUZZ_SEED + 1)
+        self.loop.run_until_complete(send_fuzz(self.target.port, first_pass))
+        before = rss_mib(self.target.pid)
+        requests = bench_fuzz_requests(self.target.model, self.plan.fuzz_requests)
+        run = self.loop.run_until_complete(send_fuzz(self.target.port, requests))
+        return {
+            "fuzz_requests": float(run.total),
+            "fuzz_server_errors": float(run.server_errors),
+            "fuzz_closed": float(run.closed),
+            "rss_mib_before_fuzz": before,
+            "rss_mib_after_fuzz": rss_mib(self.target.pid),
+        }
+
     def soak(self) -> dict[str, Any]:
         """``soak_requests`` plain requests at c=64, RSS read after each tenth."""
         self._pace(0)
@@ -255,6 +284,7 @@ class Runner:
         figures["other_load_pct_proxy_core"] = max(0.0, after[0] - before[0]) * 100 / wall
         figures["other_load_pct_client_core"] = max(0.0, after[1] - before[1]) * 100 / wall
         figures |= self.many_streams()
+        figures |= self.fuzz()
         figures |= self.soak()
         figures["rss_hwm_mib"] = status_kib(self.target.pid, "VmHWM") / 1024
         figures["errors"] = float(self.error_count)

@@ -11,6 +11,7 @@ from typing import Any
 PERF_MD_YARDSTICK_RPS_C64 = 283.0
 NOISY_PCT = 10.0  # other processes' share of a core above which a target's figures are flagged
 SOAK_FLAT_MIB = 2.0  # RSS growth allowed over the second half of the soak (≈ 40 B/request)
+FUZZ_RSS_BACK = 1.10  # RSS after the soak, at most this times the RSS before the fuzz
 
 LABELS = {
     "rss_mib_idle": "RSS MiB at start, idle",
@@ -34,6 +35,11 @@ LABELS = {
     "many_streams_errors": "  errors",
     "many_streams_ttft_p99_ms": "  TTFT p99 ms",
     "rss_mib_after_many_streams": "  RSS MiB after",
+    "fuzz_requests": "fuzzed requests (bench.fuzz_phase)",
+    "fuzz_server_errors": "  5xx answers",
+    "fuzz_closed": "  closed without an answer",
+    "rss_mib_before_fuzz": "  RSS MiB before",
+    "rss_mib_after_fuzz": "  RSS MiB right after",
     "soak_requests": "soak requests (c=64)",
     "soak_rps": "  requests/s",
     "rss_mib_soak_start": "  RSS MiB at start",
@@ -130,6 +136,18 @@ def target_checks(
             f"RSS flat over the soak's second half (growth ≤ {SOAK_FLAT_MIB:.0f} MiB)",
             figures["rss_mib_soak_end"] - figures["rss_mib_soak_mid"],
             SOAK_FLAT_MIB,
+            at_most=True,
+        ),
+        Check(
+            f"RSS after the soak ≤ {FUZZ_RSS_BACK:.2f}× RSS before the fuzz",
+            figures.get("rss_mib_soak_end", math.nan) / figures.get("rss_mib_before_fuzz", math.nan),
+            FUZZ_RSS_BACK,
+            at_most=True,
+        ),
+        Check(
+            "fuzz: no 5xx, no connection closed without an answer",
+            figures.get("fuzz_server_errors", math.nan) + figures.get("fuzz_closed", math.nan),
+            0,
             at_most=True,
         ),
         Check(

@@ -156,6 +156,11 @@ class DataPlaneASGIHandler(ASGIHandler):
                     task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, RequestAborted):
                     await task
+            # A cancelled task keeps its CancelledError, whose traceback holds this frame,
+            # whose locals hold the task: a cycle that kept every request (its body
+            # included) until the cyclic collector ran, which an idle process never does
+            # (Django ticket #36700). RSS grew by 150 MiB over 3 000 fuzzed requests.
+            del task, disconnect, serve, request
 
     async def _serve(self, request: HttpRequest, send: Send) -> None:
         view = self.fixed_routes.get(request.path_info)

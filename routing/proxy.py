@@ -35,7 +35,8 @@ from routing.errors import (
 from routing.openai_upstream import CompletionAsStream, anthropic_message_from, read_completion
 from routing.resolution import Resolution
 from routing.streams import ByteSource, anthropic_error_event, openai_to_anthropic_events, relay_bytes
-from routing.token_count import TooLongToCount, count_request_tokens
+from routing.token_count import TooLongToCount
+from routing.token_worker import token_worker
 from routing.translation import (
     OpenAIToAnthropicStream,
     ProviderQuirks,
@@ -184,7 +185,7 @@ async def proxy_count_tokens(call: ProxyCall) -> HttpResponseBase:
         content = await count_anthropic_tokens(call, resolution)
     if content is None:
         try:
-            tokens = count_request_tokens(call.body)
+            tokens = await token_worker.count(call.body)
         except TooLongToCount as exc:
             raise GatewayError(413, f"{exc} (provider '{provider.name}' has no count endpoint)") from exc
         return json_response({"input_tokens": tokens}, headers=served_by(resolution))

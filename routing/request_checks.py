@@ -46,20 +46,14 @@ class _NonFinite:
         self.text = text
 
 
-class _ConstantSpotter:
-    def __init__(self) -> None:
-        self.seen = False
-
-    def __call__(self, text: str) -> _NonFinite:
-        self.seen = True
-        return _NonFinite(text)
+# One decoder for every request (json.loads with a keyword builds a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_NonFinite)
 
 
 def parse_request_json(raw: bytes) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 naming what is wrong and where."""
-    constants = _ConstantSpotter()
     try:
-        body = json.loads(raw, parse_constant=constants)
+        body = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except RecursionError as exc:
         raise invalid_request(f"request body nests deeper than {MAX_JSON_DEPTH} levels") from exc
     except (ValueError, UnicodeDecodeError) as exc:
@@ -67,7 +61,8 @@ def parse_request_json(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid_request("request body must be a JSON object")
     suspicious = (
-        constants.seen
+        b"NaN" in raw
+        or b"Infinity" in raw
         or _SURROGATE_ESCAPE.search(raw) is not None
         or (raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and not _shallow(body))
     )

@@ -21,8 +21,8 @@ TOKENS_PER_PDF_PAGE_GUESS = 1500
 # The BPE refuses one text of 1 000 000 characters or 200 000 tokens; pieces of 40 000
 # characters stay under both (a character is at most 4 bytes, a byte at most a token).
 PIECE_CHARACTERS = 40_000
-# Counting runs on the event loop at about 5 MB/s: past this a request would hold every
-# other client of the process for more than about 0.4 s.
+# Counting runs at about 5 MB/s: past this one request would hold the counting process
+# (routing.token_worker) for more than about 0.4 s.
 MAX_COUNTED_CHARACTERS = 2_000_000
 
 
@@ -100,12 +100,16 @@ def _tool_tokens(tool: Any) -> int:
     return TOKENS_PER_TOOL + sum(count_text_tokens(part) for part in parts)
 
 
-def count_request_tokens(body: dict[str, Any]) -> int:
-    """Estimated input tokens of an Anthropic Messages request; never raises on odd input,
-    only ``TooLongToCount`` past ``MAX_COUNTED_CHARACTERS``."""
+def check_countable(body: dict[str, Any]) -> None:
     characters = len(json.dumps(body, ensure_ascii=False))
     if characters > MAX_COUNTED_CHARACTERS:
         raise TooLongToCount(characters)
+
+
+def count_request_tokens(body: dict[str, Any]) -> int:
+    """Estimated input tokens of an Anthropic Messages request; never raises on odd input,
+    only ``TooLongToCount`` past ``MAX_COUNTED_CHARACTERS``."""
+    check_countable(body)
     total = TOKENS_PER_REPLY_PRIMER
     system = body.get("system")
     if system:

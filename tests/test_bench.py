@@ -12,7 +12,7 @@ import pytest
 
 from bench.loadgen import build_request, percentile_ms, run_phase
 from bench.measure import HEADERS, Plan, Runner, Target, answered, median_figures, stream_finished
-from bench.processes import core_busy_seconds, cpu_seconds, rss_mib, start_mock, stop_process
+from bench.processes import core_busy_seconds, cpu_seconds, rss_mib, start_gateway, start_mock, stop_process
 from bench.report import Yardstick, comparisons, summary, table, target_checks
 from tests.mock_upstream import MockUpstream
 
@@ -126,6 +126,9 @@ GATEWAY = {
     "rss_mib_slow64": 120.0,  # missed
     "rss_mib_soak_mid": 80.0,
     "rss_mib_soak_end": 81.5,  # +1.5 MiB: flat
+    "rss_mib_before_fuzz": 76.0,  # ×1.07 after the soak: ok
+    "fuzz_server_errors": 0.0,
+    "fuzz_closed": 1.0,  # missed
     "many_streams": 1000.0,
     "many_streams_errors": 0.0,
 }
@@ -150,6 +153,8 @@ def test_targets_marked_ok_or_missed() -> None:
         "added TTFT, 64 slow streams ≤ 10 ms": True,
         "RSS under 64 streams ≤ 100 MiB": False,
         "RSS flat over the soak's second half": True,
+        "RSS after the soak ≤ 1.10× RSS before the fuzz": True,
+        "fuzz: no 5xx, no connection closed without an answer": False,
         "no errors at 1000 concurrent streams": True,
     }
     assert checks[2].line() == "  [MISSED] RPS c=64 ≥ 5× vandamme-proxy 2.0.9 (measured in this run): 3.00"
@@ -168,3 +173,30 @@ def test_summary_uses_the_measured_yardstick_and_reports_what_failed() -> None:
     assert data["vandamme-proxy-2.0.9"]["checks"] == []  # the targets are vandamme's, not its
     assert "uvicorn: not measured: uvicorn exited at start" in text
     assert table({"direct": DIRECT}).splitlines()[0].split() == ["figure", "direct"]
+
+
+def test_a_miniature_fuzz_then_soak_through_a_real_gateway(tmp_path: Path) -> None:
+    """The bench's fuzz phase against uvicorn: every fuzzed request answered without a 5xx,
+    and RSS after the soak back within 10 % of before the fuzz (issue 10, item 15)."""
+    process_mock = start_mock(tmp_path)
+    gateway = start_gateway("uvicorn", tmp_path, process_mock.port)
+    loop = asyncio.new_event_loop()
+    plan = Plan(
+        seconds=0.1, warmup_seconds=0.05, repeat=1, ttft_c1_streams=1, many_streams=1, soak_requests=300,
+        fuzz_requests=300,
+    )  # fmt: skip
+    try:
+        runner = Runner(Target("uvicorn", gateway.port, "bench", gateway.pid), process_mock, plan, loop)
+        idle = rss_mib(gateway.pid)
+        runner.warm_up()
+        figures = runner.fuzz() | runner.soak()
+    finally:
+        loop.close()
+        stop_process(gateway.process)
+        stop_process(process_mock.process)
+    assert figures["fuzz_requests"] == plan.fuzz_requests
+    assert (figures["fuzz_server_errors"], figures["fuzz_closed"]) == (0, 0)
+    assert figures["rss_mib_soak_end"] <= 1.10 * figures["rss_mib_before_fuzz"], figures
+    # First use of every path included: the BPE token counter alone (~140 MiB) used to
+    # stay in the gateway after the first count_tokens.
+    assert figures["rss_mib_soak_end"] - idle < 40, (idle, figures)
