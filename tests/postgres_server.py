@@ -2,6 +2,7 @@
 dir, fsync off. As root the server runs as the ``postgres`` user (it refuses root), as
 ``scripts/_postgres.sh`` does for a shell."""
 
+import contextlib
 import glob
 import os
 import shutil
@@ -70,7 +71,8 @@ class PostgresServer:
         pid = self.postmaster_pid()
         children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
         for target in [pid, *map(int, children)]:
-            os.kill(target, signum)
+            with contextlib.suppress(ProcessLookupError):  # a backend that just ended
+                os.kill(target, signum)
 
     def stop(self) -> None:
         assert PG_BIN is not None

