@@ -18,6 +18,13 @@ from routing.snapshot import routing_snapshot
 from routing.table import RoutingTable
 
 CHECK_TIMEOUT_SECONDS = 2.0
+_draining = False  # set once, on SIGTERM (routing.drain)
+
+
+def readiness_begin_drain() -> None:
+    """From now on this process answers "not ready": it is finishing what is open."""
+    global _draining  # one process-wide flag, set from a signal handler
+    _draining = True
 
 
 @dataclass
@@ -81,6 +88,8 @@ def _provider_report(table: RoutingTable | None, loads: dict[str, dict[str, str]
 
 
 async def readiness_check() -> Readiness:
+    if _draining:  # at once, without asking the database: load balancers stop sending work
+        return Readiness(checks={"draining": {"ok": False, "error": "draining"}})
     readiness = Readiness()
     loads: dict[str, dict[str, str]] = {}
     try:

@@ -207,6 +207,9 @@ VANDAMME_DEFAULT_MAX_TOKENS = env.int("VANDAMME_DEFAULT_MAX_TOKENS", default=409
 VANDAMME_USAGE_BUFFER = env.int("VANDAMME_USAGE_BUFFER", default=100_000)
 VANDAMME_USAGE_BATCH = env.int("VANDAMME_USAGE_BATCH", default=500)
 VANDAMME_USAGE_FLUSH_SECONDS = env.float("VANDAMME_USAGE_FLUSH_SECONDS", default=1.0)
+# Seconds a SIGTERM'd process keeps finishing open requests and streams before it stops
+# (Kubernetes: terminationGracePeriodSeconds must cover this plus the preStop sleep).
+VANDAMME_DRAIN_SECONDS = env.float("VANDAMME_DRAIN_SECONDS", default=30.0)
 # Team and key limit counters: in this Redis (shared by every process), else in memory.
 VANDAMME_LIMITS_REDIS_URL = env.str("VANDAMME_LIMITS_REDIS_URL", default=REDIS_URL)
 # Seconds a limit check waits for Redis before admitting the request unchecked.
