@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -38,7 +38,14 @@ class GatewayProcess:
     configuration it passes.
     """
 
-    def __init__(self, tmp_dir: Path, env: Mapping[str, str], *, server: str = "daphne") -> None:
+    def __init__(
+        self,
+        tmp_dir: Path,
+        env: Mapping[str, str],
+        *,
+        server: str = "daphne",
+        serve_args: Sequence[str] = (),
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_dir / f"gateway-{self.port}.log"
@@ -52,6 +59,7 @@ class GatewayProcess:
             **env,
         }
         self.server = server
+        self.serve_args = list(serve_args)  # more `manage.py serve` options (--skip-load, …)
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> "GatewayProcess":
@@ -63,13 +71,14 @@ class GatewayProcess:
     ) -> None:
         self.stop()
 
-    def start(self) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         log = self.log_path.open("wb")
         command = [sys.executable, "manage.py", "serve", "--port", str(self.port), "--server", self.server]
+        command += self.serve_args
         self.process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
-        self._wait_until_ready()
+        self._wait_until_ready(timeout)
 
     def _wait_until_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
