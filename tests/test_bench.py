@@ -168,3 +168,11 @@ def test_summary_uses_the_measured_yardstick_and_reports_what_failed() -> None:
     assert data["vandamme-proxy-2.0.9"]["checks"] == []  # the targets are vandamme's, not its
     assert "uvicorn: not measured: uvicorn exited at start" in text
     assert table({"direct": DIRECT}).splitlines()[0].split() == ["figure", "direct"]
+
+
+def test_the_workers_report_gives_the_ratio_to_the_first_count() -> None:
+    from bench.workers import Figures, report
+
+    lines = report([Figures(1, 100.0, 0, 0.9, 0.6), Figures(2, 190.0, 0, 1.3, 0.7)]).splitlines()
+    assert lines[1].split() == ["1", "100", "1.00", "0.90", "0.60", "0"]
+    assert lines[2].split() == ["2", "190", "1.90", "1.30", "0.70", "0"]
