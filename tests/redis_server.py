@@ -22,10 +22,12 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, attempts: int = 5) -> None:
+    def start(self, attempts: int = 5, *, same_port: bool = False) -> None:
+        """Start on a free port, or (``same_port``: a restart) on the one it had."""
         assert REDIS_SERVER is not None, "redis-server is not installed"
         for _ in range(attempts):  # another test run may take the port between bind and listen
-            self.port = free_port()
+            if not (same_port and self.port):
+                self.port = free_port()
             command = [
                 REDIS_SERVER,
                 "--port",
