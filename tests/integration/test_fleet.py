@@ -108,7 +108,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         try:
             for gateway in gateways.values():
                 gateway.start(timeout=120)
-            haproxy.start(servers_up=len(gateways))
+            haproxy.start()
             yield Fleet(database_url, redis, gateways, haproxy, token)
         finally:
             haproxy.stop()
