@@ -123,3 +123,29 @@ def _assert_not_ready(client: httpx.Client, server: str) -> None:
         return
     assert answer.status_code == 503
     assert answer.json()["checks"] == {"draining": {"ok": False, "error": "draining"}}
+
+
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+def test_the_drain_stops_at_the_grace(tmp_path: Path, server: str) -> None:
+    """A stream longer than VANDAMME_DRAIN_SECONDS is cut when the grace runs out: the
+    process still writes its usage and exits 0, in about the grace, not the stream's time."""
+    with MockUpstream(chunks=100, delay_ms=100) as upstream:  # a 10 s stream
+        env = {"SLOW_API_KEY": "sk-slow-upstream", "SLOW_BASE_URL": upstream.base_url}
+        env["VANDAMME_DRAIN_SECONDS"] = "1"
+        with GatewayProcess(tmp_path, env, server=server) as gateway:
+            started = threading.Semaphore(0)
+            results: list[str | BaseException] = []
+            thread = threading.Thread(target=_stream, args=(gateway.base_url, started, results))
+            thread.start()
+            assert started.acquire(timeout=30)
+            assert gateway.process is not None
+            signalled = time.monotonic()
+            gateway.process.send_signal(signal.SIGTERM)
+            returncode = gateway.process.wait(timeout=30)
+            stopped_after = time.monotonic() - signalled
+            thread.join(timeout=30)
+        log = gateway.log()
+    assert returncode == 0, log
+    assert 1.0 <= stopped_after < 5.0, log
+    assert results != [stream_text(100)]  # cut, not finished
+    assert len(_usage_rows(tmp_path / "gateway.sqlite3")) == 1
