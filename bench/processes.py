@@ -90,13 +90,15 @@ class Mock:
         return dict(response.json())
 
 
-def start_mock(workdir: Path) -> Mock:
+def start_mock(workdir: Path, *, pin: bool = True) -> Mock:
     """``python -m tests.mock_upstream`` on a free port, without its request record (a long
-    run would keep every request)."""
+    run would keep every request); on the client core unless ``pin`` is false."""
     port_file = workdir / "mock.port"
     command = [sys.executable, "-m", "tests.mock_upstream", "--port", "0", "--port-file", str(port_file)]
     command.append("--no-record")
-    process = subprocess.Popen(pinned(CLIENT_CORE, command), cwd=REPO, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        pinned(CLIENT_CORE, command) if pin else command, cwd=REPO, stdout=subprocess.DEVNULL
+    )
     try:
         wait_until(lambda: port_file.exists() or process.poll() is not None, "the mock writing its port", 20)
     except RuntimeError:

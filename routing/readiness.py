@@ -29,6 +29,13 @@ REDIS_PING_TIMEOUT_SECONDS = 0.5
 # One thread for the database probe: a probe stuck in a stalled database holds this
 # thread only, never the loop's default executor or a request's thread.
 _probe_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ready-db")
+_draining = False  # set once, on SIGTERM (routing.drain)
+
+
+def readiness_begin_drain() -> None:
+    """From now on this process answers "not ready": it is finishing what is open."""
+    global _draining  # one process-wide flag, set from a signal handler
+    _draining = True
 
 
 @dataclass
@@ -132,6 +139,8 @@ async def _redis(readiness: Readiness) -> None:
 
 
 async def readiness_check() -> Readiness:
+    if _draining:  # at once, without asking the database: load balancers stop sending work
+        return Readiness(checks={"draining": {"ok": False, "error": "draining"}})
     readiness = Readiness()
     loads: dict[str, dict[str, str]] = {}
     try:

@@ -200,3 +200,11 @@ def test_a_miniature_fuzz_then_soak_through_a_real_gateway(tmp_path: Path) -> No
     # First use of every path included: the BPE token counter alone (~140 MiB) used to
     # stay in the gateway after the first count_tokens.
     assert figures["rss_mib_soak_end"] - idle < 40, (idle, figures)
+
+
+def test_the_workers_report_gives_the_ratio_to_the_first_count() -> None:
+    from bench.workers import Figures, report
+
+    lines = report([Figures(1, 100.0, 0, 0.9, 0.6), Figures(2, 190.0, 0, 1.3, 0.7)]).splitlines()
+    assert lines[1].split() == ["1", "100", "1.00", "0.90", "0.60", "0"]
+    assert lines[2].split() == ["2", "190", "1.90", "1.30", "0.70", "0"]

@@ -208,6 +208,9 @@ VANDAMME_USAGE_FLUSH_SECONDS = env.float("VANDAMME_USAGE_FLUSH_SECONDS", default
 # Where usage still buffered at shutdown goes when the database is unreachable (JSON
 # lines); the next start writes it. Local to the machine: give each replica its own.
 VANDAMME_USAGE_SPOOL_DIR = Path(env.str("VANDAMME_USAGE_SPOOL_DIR", default=str(BASE_DIR / "usage-spool")))
+# Seconds a SIGTERM'd process keeps finishing open requests and streams before it stops
+# (Kubernetes: terminationGracePeriodSeconds must cover this plus the preStop sleep).
+VANDAMME_DRAIN_SECONDS = env.float("VANDAMME_DRAIN_SECONDS", default=30.0)
 # Team and key limit counters: in this Redis (shared by every process), else in memory.
 VANDAMME_LIMITS_REDIS_URL = env.str("VANDAMME_LIMITS_REDIS_URL", default=REDIS_URL)
 # Seconds a limit check waits for Redis before admitting the request unchecked.

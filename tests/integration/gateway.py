@@ -54,7 +54,7 @@ class GatewayProcess:
             **env,
         }
         self.server = server
-        self.args = list(args)
+        self.args = list(args)  # more `manage.py serve` options (--skip-load, …)
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> "GatewayProcess":
@@ -66,14 +66,14 @@ class GatewayProcess:
     ) -> None:
         self.stop()
 
-    def start(self) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         log = self.log_path.open("wb")
         command = [sys.executable, "manage.py", "serve", "--port", str(self.port), "--server", self.server]
         command += self.args
         self.process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
-        self._wait_until_ready()
+        self._wait_until_ready(timeout)
 
     def _wait_until_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

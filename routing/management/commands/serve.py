@@ -1,24 +1,34 @@
-"""Start the gateway: check the database and Redis, migrate if needed, load env/TOML
-configuration (on SQLite, or with ``--load``), serve ASGI."""
+"""Start the gateway: check the database and Redis, migrate, load env/TOML configuration,
+serve ASGI.
+
+One machine (``scripts/start``, SQLite): migrations run when some are pending and the
+environment and TOML files are loaded. A fleet runs ``migrate`` and ``load_config`` as a
+deploy step and its replicas ``serve --skip-load``: they neither load nor migrate (unless
+``--migrate``); on a shared database plain ``serve`` does not load either, unless
+``--load`` (``routing.startup``). Migrations run under a PostgreSQL advisory lock either way, so replicas
+that start together on a fresh database migrate once (without it, the second one crashed
+on a UniqueViolation in ``django_migrations``).
+"""
 
 import argparse
-import asyncio
+import contextlib
 import os
 import sys
-from typing import Any, cast
+from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from providers.summary import render_summary_table
-from routing.lifespan import gateway_shutdown
 from routing.startup import load_decision, shared_changes_warnings, startup_checks
 from vandamme.configuration import config_load_from_disk
 
-LISTEN_BACKLOG = 2048  # pending connections the kernel queues (uvicorn's default too)
+# pg_advisory_lock's key for "migrating": any 64-bit number other code does not use.
+MIGRATION_LOCK_KEY = 0x76616E64616D6D65  # "vandamme"
 
 
 def _has_pending_migrations() -> bool:
@@ -26,31 +36,71 @@ def _has_pending_migrations() -> bool:
     return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
+@contextlib.contextmanager
+def _migration_lock() -> Iterator[None]:
+    """One migrating process at a time per PostgreSQL database. The lock is held on a
+    connection of its own, so nothing migrate does to the default one can release it.
+    SQLite: one file, one process, nothing to hold."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    holder = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+        try:
+            yield
+        finally:
+            with holder.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
+    finally:
+        holder.close()
+
+
+def migrate_if_pending() -> None:
+    with _migration_lock():  # the check inside: the process that waited finds nothing left
+        if _has_pending_migrations():
+            call_command("migrate", interactive=False, verbosity=1)
+
+
 class Command(BaseCommand):
-    help = "Run migrations if needed, load configuration from the environment and TOML files, then serve."
+    help = "Migrate if needed, load configuration from the environment and TOML files, then serve."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.HOST)
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne")
         parser.add_argument(
-            "--skip-load", action="store_true", help="Serve the database as it is (fleet replicas)."
+            "--skip-load",
+            action="store_true",
+            help="Fleet replica: serve the database as it is (no env/TOML load, no migrate).",
         )
         parser.add_argument(
             "--load",
             action="store_true",
             help="Load env/TOML even on a shared database (by default only on SQLite; see README, Deploy).",
         )
+        parser.add_argument(
+            "--migrate", action="store_true", help="Apply pending migrations (under a database lock)."
+        )
+        parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (one per core).")
         # Internal: the fresh process that only serves (see _exec_server).
         parser.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        server, workers = options["server"], options["workers"]
+        _check_workers(server, workers)
         if options["serve_only"]:
-            self._serve_daphne(options["host"], options["port"])
+            _serve(server, options["host"], options["port"], workers)
             return
         startup_checks()  # one clear line and exit 1 when the database or Redis is unusable
-        if _has_pending_migrations():
-            call_command("migrate", interactive=False, verbosity=1)
+        if options["migrate"] or not options["skip_load"]:
+            migrate_if_pending()
+        elif _has_pending_migrations():
+            raise CommandError(
+                "the database has unapplied migrations: run `manage.py migrate` "
+                "(the deploy's migrate step) or start with --migrate"
+            )
         load, note = load_decision(load=options["load"], skip_load=options["skip_load"])
         if load:
             report = config_load_from_disk()
@@ -59,51 +109,42 @@ class Command(BaseCommand):
                 self.stderr.write(self.style.WARNING(warning))
         else:
             self.stdout.write(note)
+        processes = f", {workers} workers" if workers > 1 else ""
         self.stdout.write(
-            f"vandamme listening on http://{options['host']}:{options['port']} ({options['server']})"
+            f"vandamme listening on http://{options['host']}:{options['port']} ({server}{processes})"
         )
         self.stdout.flush()
         connection.close()
-        self._exec_server(options["server"], options["host"], options["port"])
+        _exec_server(server, options["host"], options["port"], workers)
 
-    @staticmethod
-    def _exec_server(server: str, host: str, port: int) -> None:
-        """Serve from a fresh process: what migrate and load_config imported and allocated
-        (about 14 MiB) is not carried into the long-running server."""
-        if server == "uvicorn":
-            argv = ["uvicorn", "vandamme.asgi:application", "--host", host, "--port", str(port)]
-            # Lifespan on: its shutdown event closes the upstream clients (routing.lifespan);
-            # "on", not "auto", so an application that cannot answer it fails at startup.
-            argv += ["--lifespan", "on", "--no-access-log", "--backlog", str(LISTEN_BACKLOG)]
-            os.execvp(sys.executable, [sys.executable, "-m", *argv])  # noqa: S606
-        manage_py = str(settings.BASE_DIR / "manage.py")
-        # --skip-checks: this process ran them; the URL check would import the control
-        # plane's URLconf (admin, DRF, drf-spectacular: ~17 MiB) into the data-plane server.
-        manage = [sys.executable, manage_py, "serve", "--serve-only", "--skip-checks"]
-        manage += ["--host", host, "--port", str(port)]
-        os.execvp(sys.executable, manage)  # noqa: S606
 
-    @staticmethod
-    def _serve_daphne(host: str, port: int) -> None:
-        from daphne.cli import CommandLineInterface  # installs Twisted's asyncio reactor
-        from twisted.internet import defer, reactor
+def _check_workers(server: str, workers: int) -> None:
+    if workers < 1:
+        raise CommandError("--workers must be 1 or more")
+    if workers > 1 and server == "daphne":
+        raise CommandError(
+            "daphne runs one process: use --server uvicorn --workers N for several cores "
+            "(or run several daphne processes behind a load balancer)"
+        )
 
-        from routing.server_limits import raise_twisted_header_limits
 
-        raise_twisted_header_limits()
+def _exec_server(server: str, host: str, port: int, workers: int) -> None:
+    """Serve from a fresh process: what migrate and load_config imported and allocated
+    (about 14 MiB) is not carried into the long-running server."""
+    manage_py = str(settings.BASE_DIR / "manage.py")
+    # --skip-checks: this process ran them; the URL check would import the control
+    # plane's URLconf (admin, DRF, drf-spectacular: ~17 MiB) into the data-plane server.
+    manage = [sys.executable, manage_py, "serve", "--serve-only", "--skip-checks"]
+    manage += ["--server", server, "--host", host, "--port", str(port), "--workers", str(workers)]
+    os.execvp(sys.executable, manage)  # noqa: S606
 
-        def shut_down() -> defer.Deferred[None]:
-            return defer.Deferred.fromFuture(asyncio.ensure_future(gateway_shutdown()))
 
-        # daphne sends no ASGI lifespan events: run the gateway's shutdown (close the pooled
-        # upstream clients, write the buffered usage) on the reactor's loop before it stops,
-        # as uvicorn's lifespan shutdown does. (zope interfaces declare methods without
-        # ``self``; mypy misreads them.)
-        cast(Any, reactor).addSystemEventTrigger("before", "shutdown", shut_down)
-        # An endpoint string, not -b/-p: daphne's default listen backlog is 50, and a burst
-        # of new connections beyond it is reset (bench/: 1 000 concurrent streams).
-        interface = host.replace(":", "\\:")  # IPv6 colons are escaped in endpoint strings
-        endpoint = f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
-        # -v 0: no daphne access line on stdout; the gateway writes its own (vandamme.access),
-        # with the request id, and uvicorn runs with --no-access-log for the same reason.
-        CommandLineInterface().run(["-v", "0", "-e", endpoint, "vandamme.asgi:application"])
+def _serve(server: str, host: str, port: int, workers: int) -> None:
+    if server == "uvicorn":
+        from routing.uvicorn_server import run_uvicorn
+
+        run_uvicorn(host=host, port=port, workers=workers)
+        return
+    from routing.daphne_server import run_daphne  # installs Twisted's reactor: daphne only
+
+    run_daphne(host=host, port=port)
