@@ -4,8 +4,8 @@ Half ask the Anthropic door (``/v1/messages``), half the OpenAI door
 (``/v1/chat/completions``); the upstream is the mock upstream in its own process, speaking
 OpenAI Chat or Anthropic Messages. Every fifth request asks for a model the mock answers
 with a fault, in turn: a reset mid-stream, a cut mid-event, a short body, invalid UTF-8,
-an error event inside a 200 stream, a 500 before the stream. The others get a slow-ish
-healthy stream (10 deltas, 20 ms apart).
+an error event inside a 200 stream, a 500 before the stream. The others get a slow
+healthy stream (10 deltas, 600 ms apart), so that the 1 000 are open at the same time.
 
 Every answer is parsed (see ``stream_verdict``): each healthy one must end properly with
 all its text; each faulty one must end in a clean error in the client's dialect (an
@@ -39,9 +39,10 @@ pytestmark = pytest.mark.integration
 STREAMS = 1000
 FAULTY_EVERY = 5  # 20 %
 CHUNKS = 10
-CHUNK_DELAY_MS = 20
+CHUNK_DELAY_MS = 600  # a 6 s stream: longer than the gateway takes to admit all 1 000, so they overlap
 CLIENT_TIMEOUT = 45.0  # generous on a loaded 2-core machine, but bounded: past it, a hang
 USAGE_TIMEOUT = 30.0
+MIN_OVERLAP = STREAMS // 2  # upstream streams open at once, at the peak (968 seen on uvicorn)
 GATEWAY_KEY = "vdm-many-faulty-streams-key"
 HEALTHY_MODEL = "healthy-model"
 HEALTHY_TEXT = stream_text(CHUNKS)
@@ -138,13 +139,31 @@ def _headers(door: str) -> dict[str, str]:
     return {"authorization": f"Bearer {GATEWAY_KEY}"}
 
 
-async def _run_all(port: int, prefix: str, all_plans: list[Plan]) -> list[tuple[str, str]]:
-    return await asyncio.gather(
-        *(
-            run_one(port, p.door, _body(p, prefix), _headers(p.door), p.expected_text, CLIENT_TIMEOUT)
-            for p in all_plans
+async def _peak_upstream_streams(mock_origin: str, peak: list[int]) -> None:
+    """Poll the mock's open streams until cancelled: proof the streams did overlap."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            stats = (await client.get(f"{mock_origin}/_mock/stats")).json()
+            peak[0] = max(peak[0], int(stats["streams"]["active"]))
+            await asyncio.sleep(0.05)
+
+
+async def _run_all(
+    port: int, mock_origin: str, prefix: str, all_plans: list[Plan]
+) -> tuple[list[tuple[str, str]], int]:
+    """Every plan's verdict, and the most upstream streams open at once."""
+    peak = [0]
+    poller = asyncio.ensure_future(_peak_upstream_streams(mock_origin, peak))
+    try:
+        verdicts = await asyncio.gather(
+            *(
+                run_one(port, p.door, _body(p, prefix), _headers(p.door), p.expected_text, CLIENT_TIMEOUT)
+                for p in all_plans
+            )
         )
-    )
+    finally:
+        poller.cancel()
+    return list(verdicts), peak[0]
 
 
 def _usage(database: Path) -> list[tuple[str, int]]:
@@ -204,10 +223,11 @@ def test_1000_concurrent_streams_with_20_percent_faults(tmp_path: Path, server: 
             rss_before = rss_mib(gateway.process.pid)
             all_plans = plans()
             started = time.monotonic()
-            verdicts = asyncio.run(_run_all(gateway.port, "up:", all_plans))
+            verdicts, peak = asyncio.run(_run_all(gateway.port, mock.origin, "up:", all_plans))
             elapsed = time.monotonic() - started
             rss_after = rss_mib(gateway.process.pid)
             rows = _wait_for_usage(tmp_path / "gateway.sqlite3", STREAMS)
+            rss_settled = rss_mib(gateway.process.pid)
             log = gateway.log()
     finally:
         stop_process(mock.process)
@@ -218,12 +238,14 @@ def test_1000_concurrent_streams_with_20_percent_faults(tmp_path: Path, server: 
     report = {
         **tally,
         "seconds": round(elapsed, 1),
-        "rss_mib": [round(rss_before, 1), round(rss_after, 1)],
+        "peak_upstream_streams": peak,
+        "rss_mib_before_after_flushed": [round(rss_before, 1), round(rss_after, 1), round(rss_settled, 1)],
         "usage_rows": len(rows),
         "faulty_recorded_as_errors": errors_recorded,
         "statuses": dict(Counter(status for _, status in rows)),
     }
     print(f"\n{server}/{upstream}: {json.dumps(report, indent=1)}")  # noqa: T201  (the figures, with -s)
+    assert peak >= MIN_OVERLAP, report  # or the 1 000 were not concurrent
     assert counts["healthy_answered"] == counts["healthy_total"], report
     assert counts["faulty_clean"] == counts["faulty_total"], report
     assert len(rows) == STREAMS, report
