@@ -235,6 +235,9 @@ def test_1000_concurrent_streams_with_20_percent_faults(tmp_path: Path, server: 
     counts = tally["counts"]
     faulty_models = {f"up:{f.model}" for f in FAULTS if f.text is None}
     errors_recorded = sum(1 for model, status in rows if model in faulty_models and status >= 400)
+    answers_recorded_as_errors = sum(
+        1 for model, status in rows if model not in faulty_models and status != 200
+    )
     report = {
         **tally,
         "seconds": round(elapsed, 1),
@@ -242,6 +245,7 @@ def test_1000_concurrent_streams_with_20_percent_faults(tmp_path: Path, server: 
         "rss_mib_before_after_flushed": [round(rss_before, 1), round(rss_after, 1), round(rss_settled, 1)],
         "usage_rows": len(rows),
         "faulty_recorded_as_errors": errors_recorded,
+        "answers_recorded_as_errors": answers_recorded_as_errors,
         "statuses": dict(Counter(status for _, status in rows)),
     }
     print(f"\n{server}/{upstream}: {json.dumps(report, indent=1)}")  # noqa: T201  (the figures, with -s)
@@ -251,4 +255,5 @@ def test_1000_concurrent_streams_with_20_percent_faults(tmp_path: Path, server: 
     assert len(rows) == STREAMS, report
     breaking = sum(1 for p in all_plans if p.fault is not None and p.fault.text is None)
     assert errors_recorded == breaking, report
+    assert answers_recorded_as_errors == 0, report
     assert "Traceback" not in log, log[-3000:]
