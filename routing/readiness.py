@@ -20,7 +20,7 @@ from django.db import connection
 
 from providers.models import ProviderLoadResult
 from routing.snapshot import routing_snapshot
-from routing.table import RoutingTable
+from routing.table import ProviderConfig, RoutingTable
 from vandamme.redis_breaker import async_client, redis_breaker, redis_errors
 
 CHECK_TIMEOUT_SECONDS = 1.0
@@ -99,6 +99,10 @@ async def _redis_ping() -> None:
         await client.aclose()
 
 
+def _all_keys_disabled(provider: ProviderConfig) -> bool:
+    return not provider.keys and not provider.passthrough and provider.disabled_keys > 0
+
+
 def _provider_report(table: RoutingTable | None, loads: dict[str, dict[str, str]]) -> dict[str, Any]:
     names = set(loads) | (set(table.providers) | set(table.unavailable) if table else set())
     report: dict[str, Any] = {}
@@ -107,6 +111,10 @@ def _provider_report(table: RoutingTable | None, loads: dict[str, dict[str, str]
         entry.update(loads.get(name, {}))
         if table is not None and name in table.unavailable:
             entry["reason"] = table.unavailable[name]
+        elif table is not None and name in table.providers and _all_keys_disabled(table.providers[name]):
+            # Kept in the table so a call gets a 503 that says so, but it cannot serve.
+            entry["available"] = False
+            entry["reason"] = f"all {table.providers[name].disabled_keys} API keys are disabled"
         report[name] = entry
     return report
 

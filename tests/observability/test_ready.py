@@ -3,9 +3,11 @@ Redis (when configured) and the providers' load status are reported in the body.
 
 import httpx
 import pytest
+from asgiref.sync import sync_to_async
 from django.db import OperationalError
 
-from providers.models import LoadStatus, ProviderLoadResult
+from providers.generation import config_generation_bump
+from providers.models import ApiKey, LoadStatus, ProviderLoadResult
 from routing import readiness
 from tests.integration.gateway import free_port
 from tests.redis_server import RedisServer
@@ -72,3 +74,18 @@ async def test_ready_with_a_real_redis(
     checks = response.json()["checks"]
     assert checks["database"] == {"ok": True}
     assert checks["redis"] == {"ok": True, "in_use": True}
+
+
+async def test_a_provider_whose_keys_are_all_disabled_cannot_serve(
+    providers: object, gateway_http: httpx.AsyncClient
+) -> None:
+    """It stays in the snapshot (a call gets a 503 that says its keys are disabled), but
+    readiness must not count it as a provider that can serve."""
+    await ApiKey.objects.all().aupdate(enabled=False)
+    await sync_to_async(config_generation_bump)()
+    response = await gateway_http.get("/ready")
+    assert response.status_code == 503
+    report = response.json()["providers"]
+    assert report["mockai"]["available"] is False
+    assert report["mockai"]["reason"] == "all 2 API keys are disabled"
+    assert report["mockant"]["reason"] == "all 1 API keys are disabled"
