@@ -18,14 +18,21 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY . /app
 # Compressed, cache-busting static files for the admin and the dashboard (whitenoise).
-RUN /opt/venv/bin/python manage.py collectstatic --noinput --verbosity 0
+RUN /opt/venv/bin/python manage.py collectstatic --noinput --verbosity 0 \
+    && mkdir -p /var/lib/vandamme/usage-spool \
+    && chown 10001 /var/lib/vandamme/usage-spool
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     VANDAMME_ENVIRONMENT=production \
     HOST=0.0.0.0 \
     PORT=8082 \
-    HOME=/tmp
+    HOME=/tmp \
+    VANDAMME_USAGE_SPOOL_DIR=/var/lib/vandamme/usage-spool
+# Usage that could not be written at shutdown (database away) waits here for the next
+# start: a volume per container, so it outlives a restart of that container. The spool
+# claims files by process id, so replicas must never share one directory.
+VOLUME ["/var/lib/vandamme/usage-spool"]
 USER 10001
 EXPOSE 8082
 # Liveness only (no database access): readiness is the load balancer's /ready check.

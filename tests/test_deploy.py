@@ -77,6 +77,22 @@ def test_the_dockerfile_builds_dependencies_runs_unprivileged_and_forwards_signa
     assert re.search(r"^HEALTHCHECK .*\n?.*CMD .*/health", runtime, re.M)
 
 
+def test_the_usage_spool_is_writable_by_the_gateway_and_its_own_per_container() -> None:
+    """Usage a drain could not write waits in VANDAMME_USAGE_SPOOL_DIR: the unprivileged
+    user must be able to write there, and each container (or pod) gets its own."""
+    runtime = DOCKERFILE.split("\nFROM ")[-1]
+    spool = re.search(r"VANDAMME_USAGE_SPOOL_DIR=(\S+)", runtime)
+    assert spool is not None
+    user = re.search(r"^USER (\S+)$", runtime, re.M)
+    assert user is not None
+    assert f"chown {user.group(1)} {spool.group(1)}" in runtime
+    assert f'VOLUME ["{spool.group(1)}"]' in runtime
+    pod = _documents("deployment.yaml")[0]["spec"]["template"]["spec"]
+    mounts = {mount["mountPath"]: mount["name"] for mount in pod["containers"][0]["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts[spool.group(1)]]
+
+
 def test_compose_runs_a_fleet_behind_haproxy_with_secrets_from_the_env_file() -> None:
     services = COMPOSE["services"]
     gateway, migrate = services["gateway"], services["migrate"]
