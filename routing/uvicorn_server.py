@@ -25,7 +25,7 @@ from django.conf import settings
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
-APPLICATION = "vandamme.asgi:application"
+APPLICATION = "routing.uvicorn_app:application"  # vandamme.asgi, minus uvicorn's access line
 LISTEN_BACKLOG = 2048  # pending connections the kernel queues (daphne's is set to match)
 
 

@@ -101,3 +101,30 @@ def test_json_logs_have_one_access_line_per_request_with_its_id(
     assert access[stream_id]["streamed"] is True
     assert access[refused.headers["x-request-id"]]["status"] == 400
     assert all(isinstance(line["time"], str) for line in access.values())
+
+
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+def test_serve_writes_one_access_line_per_request_under_either_server(tmp_path: Path, server: str) -> None:
+    """The gateway's own line only: a server's access line beside it logged every request
+    twice (uvicorn's came back once loading the app re-applied Django's LOGGING)."""
+    with MockUpstream() as upstream:
+        env = {
+            "MOCK_API_KEY": "sk-mock-key-for-one-line",
+            "MOCK_BASE_URL": upstream.base_url,
+            "VDM_DEFAULT_PROVIDER": "mock",
+        }
+        with GatewayProcess(tmp_path, env, server=server) as gateway:
+            answer = httpx.post(
+                f"{gateway.base_url}/v1/messages", json=BODY, timeout=10, headers={"x-request-id": "once-1"}
+            )
+            assert answer.status_code == 200
+            lines: list[str] = []
+            for _ in range(50):
+                lines = [line for line in gateway.log().splitlines() if "once-1" in line]
+                if lines:
+                    break
+                time.sleep(0.1)
+            time.sleep(0.3)  # a second line would come right after the first
+            lines = [line for line in gateway.log().splitlines() if "once-1" in line]
+    assert len(lines) == 1, lines
+    assert "vandamme.access" in lines[0]

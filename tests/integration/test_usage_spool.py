@@ -6,7 +6,6 @@ away while the gateway runs, so every new connection fails ("unable to open data
 file", an ``OperationalError``, as a PostgreSQL that is down gives)."""
 
 import json
-import signal
 import sqlite3
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from tests.integration.scenario_upstream import ScenarioUpstream
 pytestmark = pytest.mark.integration
 
 REQUESTS = 30
-CLEAN_EXIT = {"daphne": 0, "uvicorn": -signal.SIGTERM}
+CLEAN_EXIT = {"daphne": 0, "uvicorn": 0}  # a finished drain exits 0 under either server
 
 
 def _usage_count(database: Path) -> int:

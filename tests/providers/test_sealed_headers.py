@@ -71,19 +71,27 @@ def test_the_snapshot_sends_the_opened_values_after_a_key_rotation(settings: obj
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_seals_headers_stored_in_plaintext() -> None:
     executor = MigrationExecutor(connection)
+    try:
+        _seal_and_unseal(executor)
+    finally:  # later migrations add columns the current model reads: never leave it half-way
+        MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+
+def _seal_and_unseal(executor: MigrationExecutor) -> None:
     executor.migrate(BEFORE_SEALING)
     old_provider = executor.loader.project_state(BEFORE_SEALING).apps.get_model("providers", "Provider")
     headers = {"Authorization": "Bearer legacy-0042", "X-Auth": "xauth-0042", "X-Title": "vandamme"}
     old_provider.objects.create(name="legacy", base_url="https://legacy.example/v1", custom_headers=headers)
     executor = MigrationExecutor(connection)
     executor.migrate(SEALING)
-    provider = Provider.objects.get(name="legacy")
+    sealed_provider = executor.loader.project_state(SEALING).apps.get_model("providers", "Provider")
+    provider = sealed_provider.objects.get(name="legacy")
     assert provider.custom_headers == {"Authorization": MASK, "X-Auth": MASK, "X-Title": "vandamme"}
-    assert "legacy-0042" not in _stored()
-    assert "xauth-0042" not in _stored()
+    stored = json.dumps(list(sealed_provider.objects.values()), default=str)
+    assert "legacy-0042" not in stored
+    assert "xauth-0042" not in stored
     assert headers_open(provider.sealed_headers) == headers
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE_SEALING)  # and back: plaintext again
     old_provider = executor.loader.project_state(BEFORE_SEALING).apps.get_model("providers", "Provider")
     assert old_provider.objects.get(name="legacy").custom_headers == headers
-    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
