@@ -37,6 +37,7 @@ from routing.streams import (
     scrub_error_events,
     stream_failed,
     stream_failure_message,
+    stream_failure_status,
 )
 from routing.translation import AnthropicToOpenAIStream, ToolNameMap, anthropic_usage
 from routing.translation.openai_tool_names import restore_chunk
@@ -201,7 +202,7 @@ async def restored_openai_stream(
         status = 200
     except Exception as exc:
         log_stream_failure(exc)
-        status = UPSTREAM_BROKE
+        status = stream_failure_status(exc)
         yield openai_error_chunk(stream_failed(stream_failure_message(exc)))
     finally:
         await response.aclose()
@@ -274,7 +275,7 @@ async def anthropic_to_openai_chunks(
         yield failure.sent + openai_stream_error(message, failure.error_type)
     except Exception as exc:
         log_stream_failure(exc)
-        status = UPSTREAM_BROKE
+        status = stream_failure_status(exc)
         yield openai_error_chunk(stream_failed(stream_failure_message(exc)))
     finally:
         await response.aclose()

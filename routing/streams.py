@@ -26,6 +26,7 @@ from routing.sse import (
     valid_utf8,
 )
 from routing.translation import OpenAIToAnthropicStream
+from routing.upstream import DeadlineExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +46,24 @@ class ByteSource(Protocol):
 StreamDone = Callable[[dict[str, Any] | None, int], None]
 CLIENT_CLOSED = 499  # nginx's code for a client that went away mid-response
 UPSTREAM_BROKE = 502
+UPSTREAM_TIMED_OUT = 504  # the stream ran past its deadline or its gap timeout
 CUT_SHORT = "upstream stream ended before the answer was complete"
 
 
 def stream_failure_message(exc: Exception) -> str:
+    if isinstance(exc, DeadlineExceeded):
+        return "upstream stream ran past its deadline"
     if isinstance(exc, httpx.TimeoutException):
         return "upstream stream timed out"
     if isinstance(exc, SSEEventTooLarge):
         return str(exc)
     return f"upstream stream failed ({type(exc).__name__})"
+
+
+def stream_failure_status(exc: Exception) -> int:
+    """The status a stream broken by ``exc`` is recorded with: 504 for a timeout (the
+    total deadline included), as a call that timed out before its answer began; else 502."""
+    return UPSTREAM_TIMED_OUT if isinstance(exc, httpx.TimeoutException) else UPSTREAM_BROKE
 
 
 def stream_failed(message: str) -> str:
@@ -211,7 +221,7 @@ async def relay_bytes(
         status = 200
     except Exception as exc:
         log_stream_failure(exc)
-        status = UPSTREAM_BROKE
+        status = stream_failure_status(exc)
         yield error_event(stream_failed(stream_failure_message(exc)))
     finally:
         await response.aclose()
@@ -304,7 +314,7 @@ async def openai_to_anthropic_events(
         status = 200
     except Exception as exc:
         log_stream_failure(exc)
-        status = UPSTREAM_BROKE
+        status = stream_failure_status(exc)
         yield anthropic_error_event(stream_failed(stream_failure_message(exc)))
     finally:
         await response.aclose()

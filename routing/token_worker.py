@@ -11,11 +11,13 @@ last count, and a large count no longer holds the event loop (about 0.2 s per MB
 import asyncio
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from routing.token_count import check_countable, count_request_tokens
 
 IDLE_SECONDS = 120.0
+JOIN_SECONDS = 2.0  # at gateway shutdown: how long to wait for the terminated helper
 
 
 class TokenWorker:
@@ -54,9 +56,38 @@ class TokenWorker:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
+    def processes(self) -> list[BaseProcess]:
+        """The helper's live processes (``ProcessPoolExecutor`` has no public accessor for
+        them before Python 3.14's ``terminate_workers``)."""
+        if self._pool is None:
+            return []
+        return list((getattr(self._pool, "_processes", None) or {}).values())
+
+    async def shutdown(self, join_seconds: float = JOIN_SECONDS) -> None:
+        """At gateway shutdown: terminate the helper and wait briefly for it to go, so a
+        drained gateway leaves no orphan behind. ``stop`` only asks the pool to wind
+        down (the helper would outlive a server that re-raises SIGTERM); a count still
+        running is abandoned, its request is being torn down anyway."""
+        processes = self.processes()
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        for process in processes:
+            process.terminate()
+        if processes:  # join blocks: off the event loop
+            await asyncio.to_thread(_join_all, processes, join_seconds)
+
     @property
     def alive(self) -> bool:
         return self._pool is not None
+
+
+def _join_all(processes: list[BaseProcess], seconds: float) -> None:
+    for process in processes:
+        process.join(seconds)
 
 
 token_worker = TokenWorker()

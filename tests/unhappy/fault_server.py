@@ -305,6 +305,14 @@ async def _stall_body(server: FaultServer, request: _Request, writer: Writer) ->
     await _forever()
 
 
+async def _stall_mid_stream(server: FaultServer, request: _Request, writer: Writer) -> None:
+    """A first event, then silence: the gap timeout ends the stream."""
+    _, pieces = _stream_pieces(request, request.model)
+    writer.write(_head(200, {"content-type": "text/event-stream", **STREAMED_HEAD}) + _chunked(pieces[:1]))
+    await writer.drain()
+    await _forever()
+
+
 async def _garbage_status(server: FaultServer, request: _Request, writer: Writer) -> None:
     writer.write(b"HELLO THERE, THIS IS NOT HTTP\r\n\r\n")
     await writer.drain()
@@ -345,6 +353,7 @@ _FAULTS: dict[str, Fault] = {
     "short-body": _short_body,
     "stall-headers": _stall_headers,
     "stall-body": _stall_body,
+    "stall-mid-stream": _stall_mid_stream,
     "drip": FaultServer.drip,
     "garbage-status": _garbage_status,
     "huge-header": _huge_header,

@@ -163,12 +163,34 @@ async def test_a_drip_under_the_gap_timeout_ends_at_the_total_deadline(
         assert result.status == 504, result
         assert "ran past its total deadline (1.5 s)" in result.message
         assert [event.status for event in recorded_usage] == [504]
-    else:  # the first event was relayed: the stream ends with an error event
+    else:  # the first event was relayed: an error event ends the stream, counted as a 504
         assert result.status == IN_STREAM, result
-        assert "timed out" in result.message
-        [event] = recorded_usage
-        assert event.status >= 500
+        assert "ran past its deadline" in result.message
+        assert [event.status for event in recorded_usage] == [504]
+    expected_type = ANTHROPIC_TYPES if door == "anthropic" else OPENAI_TYPES
+    assert result.error_type == expected_type[504]
     assert TOTAL_TIMEOUT <= elapsed < TOTAL_TIMEOUT + 1.5
+
+
+@pytest.mark.parametrize("door", DOORS)
+@pytest.mark.parametrize("provider", ["fo", "fa"])
+async def test_a_stream_that_stalls_after_its_first_event_is_a_gap_timeout_counted_as_504(
+    sdks: tuple[Any, Any],
+    recorded_usage: list[UsageEvent],
+    caplog: pytest.LogCaptureFixture,
+    door: str,
+    provider: str,
+) -> None:
+    """Silence after the first event trips the 0.6 s gap timeout: a timeout, not a break."""
+    with caplog.at_level("INFO", logger="vandamme.access"):
+        result = await outcome(door, sdks, f"{provider}:stall-mid-stream", stream=True)
+    assert result.status == IN_STREAM, result
+    assert "upstream stream timed out" in result.message
+    expected_type = ANTHROPIC_TYPES if door == "anthropic" else OPENAI_TYPES
+    assert result.error_type == expected_type[504]
+    assert [event.status for event in recorded_usage] == [504]
+    [line] = [record for record in caplog.records if record.name == "vandamme.access"]
+    assert "stream_status=504" in line.getMessage()
 
 
 THROTTLED_TYPE = {"anthropic": "rate_limit_error", "openai": "requests"}
