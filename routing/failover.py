@@ -119,6 +119,14 @@ def _in_background(coro_fn: object, **kwargs: object) -> None:
     task.add_done_callback(_background_tasks.discard)
 
 
+async def key_state_writes_done() -> None:
+    """Wait until the key-state writes scheduled so far are in the database. ``gather``
+    yields to the loop, so the done callbacks that empty the set get to run (awaiting
+    finished tasks one by one never yields, and a loop on the set would spin)."""
+    while _background_tasks:
+        await asyncio.gather(*_background_tasks)
+
+
 def _keys_for(request: UpstreamRequest) -> list[KeyConfig]:
     provider = request.provider
     if provider.passthrough:

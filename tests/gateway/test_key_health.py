@@ -1,7 +1,6 @@
 """Key failures are persisted for the admin; a key is disabled only after repeated
 classified failures; when every key is rejected the client is told so, without secrets."""
 
-import asyncio
 import json
 
 import httpx
@@ -31,11 +30,6 @@ async def _post() -> httpx.Response:
         return await http.post("/v1/messages", json=BODY)
 
 
-async def _background_writes_done() -> None:
-    while failover._background_tasks:
-        await asyncio.gather(*list(failover._background_tasks))
-
-
 def _by_key(rejected_key: str) -> respx.MockRouter:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.headers["authorization"] == f"Bearer {rejected_key}":
@@ -53,7 +47,7 @@ async def test_a_rejected_key_is_recorded_for_the_admin() -> None:
     with _by_key(OPENAI_KEYS[0]):
         for _ in range(2):
             assert (await _post()).status_code == 200
-        await _background_writes_done()
+        await failover.key_state_writes_done()
     rejected = await ApiKey.objects.aget(last4=OPENAI_KEYS[0][-4:])
     assert rejected.last_failure_status == 401
     assert rejected.last_failure_at is not None
@@ -66,7 +60,7 @@ async def test_a_key_is_disabled_after_repeated_rejections(settings: Settings) -
     with _by_key(OPENAI_KEYS[0]):
         for _ in range(failover.KEY_DISABLE_AFTER * 2):
             assert (await _post()).status_code == 200
-        await _background_writes_done()
+        await failover.key_state_writes_done()
     rejected = await ApiKey.objects.aget(last4=OPENAI_KEYS[0][-4:])
     assert rejected.enabled is False
     healthy = await ApiKey.objects.aget(last4=OPENAI_KEYS[1][-4:])
@@ -84,7 +78,7 @@ async def test_all_keys_rejected_says_so_without_secrets(respx_mock: respx.MockR
         )
     )
     response = await _post()
-    await _background_writes_done()
+    await failover.key_state_writes_done()
     assert response.status_code == 401
     message = response.json()["error"]["message"]
     assert "all 2 API keys" in message

@@ -3,7 +3,6 @@ refuses for that one request (issue 10 item 6), and disabled keys come back: thr
 REST API (the failure streak cleared everywhere) or, for env/TOML keys the gateway
 disabled, through the next configuration load. Against the mock upstream on 127.0.0.1."""
 
-import asyncio
 from collections.abc import Iterator
 
 import anthropic
@@ -51,16 +50,8 @@ def upstream(shared_upstream: MockUpstream, settings: Settings) -> Iterator[Mock
     shared_upstream.reset()
 
 
-async def _writes_done() -> None:
-    while failover._background_tasks:
-        await asyncio.gather(*failover._background_tasks)
-        # A finished task leaves the set from its done callback, which runs on the next
-        # loop iteration: awaiting done tasks alone never yields, and would spin forever.
-        await asyncio.sleep(0)
-
-
 async def _keys() -> list[ApiKey]:
-    await _writes_done()
+    await failover.key_state_writes_done()
     return [key async for key in ApiKey.objects.order_by("id")]
 
 

@@ -42,12 +42,6 @@ def _host_identity(
     settings.VANDAMME_KEY_COOLDOWN_SECONDS = 0
 
 
-async def _writes_done() -> None:
-    while failover._background_tasks:
-        for task in list(failover._background_tasks):
-            await task
-
-
 async def _disable_all_keys() -> None:
     """What PATCH /api/api-keys/<id>/ {"enabled": false} does."""
     async for key in ApiKey.objects.all():
@@ -86,7 +80,7 @@ async def test_a_bedrock_key_disabled_after_expired_tokens_stops_the_provider(
     for _ in range(failover.KEY_DISABLE_AFTER):
         with pytest.raises(anthropic.PermissionDeniedError):
             await client.messages.create(model=BEDROCK_MODEL, max_tokens=5, messages=HELLO)
-    await _writes_done()
+    await failover.key_state_writes_done()
     key = await ApiKey.objects.aget()
     assert (key.enabled, key.auto_disabled) == (False, True)
     for _ in range(3):
@@ -150,7 +144,7 @@ async def test_a_vertex_401_refreshes_the_token_once_and_keeps_the_key(
     message = await client.messages.create(model=VERTEX_MODEL, max_tokens=5, messages=HELLO)
     assert message.content[0].type == "text"
     assert bearer(cloud) == ["Bearer ya29.token-1", "Bearer ya29.token-1", "Bearer ya29.token-2"]
-    await _writes_done()
+    await failover.key_state_writes_done()
     key = await ApiKey.objects.aget()
     assert (key.enabled, key.consecutive_failures, key.last_failure_status) == (True, 0, None)
 
@@ -164,6 +158,6 @@ async def test_a_vertex_401_after_a_fresh_token_counts_against_the_key(
     with pytest.raises(anthropic.AuthenticationError):
         await client.messages.create(model=VERTEX_MODEL, max_tokens=5, messages=HELLO)
     assert len(cloud.requests) == 2  # the rejected token, then one fresh token: no more
-    await _writes_done()
+    await failover.key_state_writes_done()
     key = await ApiKey.objects.aget()
     assert (key.consecutive_failures, key.last_failure_status) == (1, 401)
