@@ -10,7 +10,7 @@ from pytest_django.fixtures import Settings
 from providers.models import ApiKey
 from routing import failover
 from tests.gateway.conftest import make_provider
-from tests.gateway.test_key_health import REPLY, _background_writes_done
+from tests.gateway.test_key_health import REPLY
 from vandamme.asgi import application
 
 pytestmark = pytest.mark.usefixtures("providers")
@@ -51,7 +51,7 @@ async def _ask_times(count: int) -> list[int]:
 
 
 async def _solo_key() -> ApiKey:
-    await _background_writes_done()
+    await failover.key_state_writes_done()
     return await ApiKey.objects.aget(last4=SOLO_KEY[-4:])
 
 
@@ -95,5 +95,5 @@ async def test_successes_write_nothing_once_the_streak_is_cleared(monkeypatch: p
     monkeypatch.setattr(failover, "api_key_record_success", counting)
     with _answers(200, 200, 401, 200, 200, 200):
         await _ask_times(6)
-    await _background_writes_done()
+    await failover.key_state_writes_done()
     assert len(writes) == 1  # only the success right after the failure
