@@ -43,20 +43,29 @@ def redis_errors() -> tuple[type[BaseException], ...]:
     return (RedisError, OSError)
 
 
+# Connections one process keeps to one Redis. A burst of calls waits for a free one
+# (a blocking pool): redis-py's plain pool raises MaxConnectionsError at its cap, which
+# opened the breaker under 200 concurrent admissions and let limits be counted per process.
+POOL_CONNECTIONS = 64
+
+
 def async_client(url: str, timeout: float | None = None) -> "redis.asyncio.Redis":
     """A client that gives up after one short timeout: no retries, no backoff."""
-    from redis.asyncio import Redis
+    from redis.asyncio import BlockingConnectionPool, Redis
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
     seconds = settings.VANDAMME_REDIS_TIMEOUT if timeout is None else timeout
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=POOL_CONNECTIONS,
+        timeout=max(seconds, 1.0),  # waiting for our own burst to drain is not an outage
         socket_timeout=seconds,
         socket_connect_timeout=seconds,
         retry=Retry(NoBackoff(), 0),
         decode_responses=True,
     )
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes the pool
 
 
 def sync_client(url: str, timeout: float | None = None) -> "redis.Redis":
