@@ -104,7 +104,7 @@ async def test_patch_enabled_true_brings_an_auto_disabled_key_back_with_a_fresh_
     assert (key.enabled, key.auto_disabled, key.consecutive_failures) == (False, True, 5)
     # Refused before any upstream call; "has no enabled API key" until this process's
     # snapshot has the disabled row (its own pool knows at once).
-    with pytest.raises(anthropic.APIStatusError, match="are disabled|has no enabled API key"):
+    with pytest.raises(anthropic.APIStatusError, match=r"are disabled|has no enabled API key"):
         await client.messages.create(model="solo:gpt-4o", max_tokens=5, messages=HELLO)
 
     api = await sync_to_async(_staff_api)()
