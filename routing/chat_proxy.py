@@ -17,7 +17,7 @@ from django.http.response import HttpResponseBase
 
 from routing.adapters.http import openai_chat_url
 from routing.adapters.openai_answers import is_json_media_type
-from routing.anthropic_upstream import is_anthropic_family, open_anthropic_messages, stream_outcome
+from routing.anthropic_upstream import open_anthropic_messages, stream_outcome
 from routing.calls import (
     SSE_HEADERS,
     ProxyCall,
@@ -38,6 +38,7 @@ from routing.chat_streams import (
     without_usage_chunk,
 )
 from routing.errors import GatewayError, invalid_request
+from routing.formats import Door, WireFormat, upstream_wire
 from routing.openai_upstream import (
     CompletionAsStream,
     anthropic_message_from,
@@ -89,14 +90,12 @@ async def proxy_chat_completions(call: ProxyCall) -> HttpResponseBase:
 
 
 async def _chat_dispatch(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
-    api_format = resolution.provider.api_format
-    if api_format == "openai":
-        return await _chat_to_openai(call, resolution)
-    if is_anthropic_family(api_format):
+    wire = upstream_wire(Door.CHAT_COMPLETIONS, resolution.provider)
+    if wire == WireFormat.ANTHROPIC_MESSAGES:
         return await _chat_to_anthropic(call, resolution)
-    raise GatewayError(
-        400, f"provider '{resolution.provider.name}' has api_format '{api_format}', not served here"
-    )
+    if wire == WireFormat.CHAT_COMPLETIONS:
+        return await _chat_to_openai(call, resolution)
+    raise GatewayError(400, f"provider '{resolution.provider.name}' cannot serve this door")
 
 
 def _stream_response(watch: StreamWatch, chunks: Any, resolution: Resolution) -> StreamingHttpResponse:

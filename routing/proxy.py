@@ -32,6 +32,7 @@ from routing.errors import (
     GatewayError,
     invalid_request,
 )
+from routing.formats import Door, WireFormat, upstream_wire
 from routing.openai_upstream import CompletionAsStream, anthropic_message_from, read_completion
 from routing.resolution import Resolution
 from routing.streams import ByteSource, anthropic_error_event, openai_to_anthropic_events, relay_bytes
@@ -73,14 +74,12 @@ async def proxy_messages(call: ProxyCall) -> HttpResponseBase:
 
 
 async def _messages_dispatch(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
-    api_format = resolution.provider.api_format
-    if is_anthropic_family(api_format):
+    wire = upstream_wire(Door.MESSAGES, resolution.provider)
+    if wire == WireFormat.ANTHROPIC_MESSAGES:
         return await _messages_to_anthropic(call, resolution)
-    if api_format == "openai":
+    if wire == WireFormat.CHAT_COMPLETIONS:
         return await _messages_to_openai(call, resolution)
-    raise GatewayError(
-        400, f"provider '{resolution.provider.name}' has api_format '{api_format}', not served here"
-    )
+    raise GatewayError(400, f"provider '{resolution.provider.name}' cannot serve this door")
 
 
 async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
