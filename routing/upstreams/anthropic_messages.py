@@ -3,7 +3,7 @@
 Both front doors come here when the serving provider is Anthropic-family: Anthropic
 itself, AWS Bedrock or Google Vertex AI. The Anthropic door relays the answer as it
 is, the OpenAI door translates it. What the caller gets back is a byte source
-(``routing.streams.ByteSource``): ``aiter_raw()`` yields a streamed answer as
+(``routing.relays.core.ByteSource``): ``aiter_raw()`` yields a streamed answer as
 Anthropic SSE bytes and ``aread()`` a whole answer as Anthropic JSON, whatever the
 provider's own wire format (Bedrock streams AWS event-stream frames, decoded here as
 they arrive); ``aclose()`` releases the upstream connection.
@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from providers.families import ANTHROPIC_BODY_FORMATS, ApiFormat
+from providers.families import ApiFormat
 from routing.adapters import bedrock, vertex
 from routing.adapters.http import anthropic_count_tokens_url, anthropic_messages_url
 from routing.adapters.openai_answers import is_json_media_type
@@ -36,9 +36,9 @@ from routing.errors import (
     status_for_anthropic_type,
     upstream_error_message,
 )
+from routing.relays.core import CLIENT_CLOSED, ByteSource
 from routing.resolution import Resolution
 from routing.sse import SSEDecoder
-from routing.streams import CLIENT_CLOSED, ByteSource
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +46,6 @@ SSE = "text/event-stream"
 # A count the provider cannot make (Bedrock rejects models without counting support
 # with a 400): the caller falls back to the local estimate instead of failing.
 COUNT_UNSUPPORTED_STATUSES = frozenset({400, 404})
-
-
-def is_anthropic_family(api_format: ApiFormat) -> bool:
-    """Providers that take Anthropic Messages bodies (possibly on another wire)."""
-    return api_format in ANTHROPIC_BODY_FORMATS
 
 
 @dataclass(frozen=True)
