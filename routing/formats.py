@@ -8,8 +8,8 @@ provider. Adding a door or a wire format touches a table and one new module.
 
 from enum import StrEnum
 
-from providers.families import ApiFormat
-from routing.table import ProviderConfig
+from providers.families import ApiFormat, HostedTools
+from routing.table import ProviderConfig, TeamConfig
 
 
 class Door(StrEnum):
@@ -43,3 +43,11 @@ def upstream_wire(door: Door, provider: ProviderConfig) -> WireFormat:
     if door == Door.RESPONSES and provider.responses_api:
         return WireFormat.RESPONSES
     return _FORMAT_WIRES[ApiFormat(provider.api_format)]
+
+
+def hosted_tools_policy(provider: ProviderConfig, team: TeamConfig | None) -> HostedTools:
+    """What a door does with hosted tools (``web_search`` …) ``provider`` cannot run: the
+    calling team's setting where it has one (``call.auth.team``), else the provider's."""
+    if team is not None and team.hosted_tools is not None:
+        return team.hosted_tools
+    return provider.hosted_tools

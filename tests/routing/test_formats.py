@@ -5,13 +5,13 @@ from dataclasses import replace
 
 import pytest
 
-from providers.families import ApiFormat
+from providers.families import ApiFormat, HostedTools
 from routing.doors.chat_completions import CHAT_COMPLETIONS_TABLE
 from routing.doors.messages import MESSAGES_TABLE
 from routing.doors.responses import RESPONSES_TABLE
-from routing.formats import Door, WireFormat, upstream_wire
+from routing.formats import Door, WireFormat, hosted_tools_policy, upstream_wire
 from routing.relays.responses import ResponsesUsageSniffer, responses_finished, responses_usage
-from routing.table import ProviderConfig
+from routing.table import ProviderConfig, TeamConfig
 
 PROVIDER = ProviderConfig(
     name="p",
@@ -75,3 +75,10 @@ def test_the_sniffer_reads_only_the_terminal_event() -> None:
     sniffer.feed(done)
     assert responses_finished(done)
     assert sniffer.usage == {"input_tokens": 3, "output_tokens": 2}
+
+
+def test_a_team_setting_wins_over_the_provider_policy() -> None:
+    refusing = replace(PROVIDER, hosted_tools=HostedTools.REFUSE)
+    assert hosted_tools_policy(PROVIDER, None) == HostedTools.DROP
+    assert hosted_tools_policy(refusing, TeamConfig("t")) == HostedTools.REFUSE
+    assert hosted_tools_policy(refusing, TeamConfig("t", hosted_tools=HostedTools.DROP)) == HostedTools.DROP
