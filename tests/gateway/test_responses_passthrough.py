@@ -196,3 +196,25 @@ async def test_input_is_required_in_the_openai_envelope(
     answer = await gateway_http.post("/v1/responses", json={"model": "native:gpt-5"})
     assert answer.status_code == 400
     assert answer.json()["error"]["param"] == "input"
+
+
+@respx.mock(assert_all_mocked=False)
+async def test_a_stream_cut_short_ends_with_an_error_event_and_is_accounted_as_failed(
+    respx_mock: respx.MockRouter,
+    responses_provider: Provider,
+    gateway_http: Any,
+    recorded_usage: list[UsageEvent],
+) -> None:
+    cut = STREAM[: STREAM.index(b"event: response.completed")]
+    respx_mock.post(f"{RESPONSES_BASE}/responses").respond(
+        content=cut, headers={"content-type": "text/event-stream"}
+    )
+    answer = await gateway_http.post(
+        "/v1/responses", json={"model": "native:gpt-5", "input": "Hello", "stream": True}
+    )
+    assert answer.content.startswith(cut)
+    tail = answer.content[len(cut) :]
+    assert tail.startswith(b"event: error\n")
+    assert json.loads(tail.split(b"data: ", 1)[1])["type"] == "error"
+    [event] = recorded_usage
+    assert event.status == 502
