@@ -64,12 +64,13 @@ async def _responses_passthrough(call: ProxyCall, resolution: Resolution) -> Htt
     headers = served_by(resolution)
     if call.streamed:
         watch = call.watch_stream(resolution)
+        sniffer = ResponsesUsageSniffer()
         relay = relay_bytes(
             source,
             error_event=responses_error_event,
-            sniffer=ResponsesUsageSniffer(),
+            sniffer=sniffer,
             finished=responses_finished,
-            on_complete=watch,
+            on_complete=lambda usage, ended: watch(usage, *sniffer.outcome(ended)),
             secrets=provider_secrets(resolution),
         )
         return StreamingHttpResponse(

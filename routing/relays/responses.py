@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from routing.relays.core import CLIENT_CLOSED
 from routing.sse import SSEDecoder, encode_event
 
 # The events that end a Responses stream; each carries the whole response, usage included.
@@ -41,6 +42,8 @@ class ResponsesUsageSniffer:
     def __init__(self) -> None:
         self._decoder = SSEDecoder()
         self.usage: dict[str, Any] = {}
+        # A ``response.failed`` terminal event: the answer ended in an error (status, message).
+        self.failure: tuple[int, str] | None = None
 
     def feed(self, block: bytes) -> None:
         if not _TERMINAL.search(block):
@@ -53,9 +56,25 @@ class ResponsesUsageSniffer:
             if not isinstance(data, dict) or data.get("type") not in TERMINAL_EVENTS:
                 continue
             response = data.get("response")
-            usage = responses_usage(response.get("usage") if isinstance(response, dict) else None)
+            response = response if isinstance(response, dict) else {}
+            usage = responses_usage(response.get("usage"))
             if usage is not None:
                 self.usage = usage
+            if data.get("type") == "response.failed":
+                self.failure = _failure_of(response.get("error"))
+
+    def outcome(self, status: int) -> tuple[int, str]:
+        """The status and error a finished stream is accounted with: the relay's, unless
+        the answer ended in ``response.failed`` (a stream the client left stays 499)."""
+        if self.failure is None or status == CLIENT_CLOSED:
+            return status, ""
+        return self.failure
+
+
+def _failure_of(error: Any) -> tuple[int, str]:
+    error = error if isinstance(error, dict) else {}
+    status = 429 if error.get("code") == "rate_limit_exceeded" else 502
+    return status, str(error.get("message") or "upstream response failed")
 
 
 def responses_finished(block: bytes) -> bool:

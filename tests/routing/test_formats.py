@@ -82,3 +82,17 @@ def test_a_team_setting_wins_over_the_provider_policy() -> None:
     assert hosted_tools_policy(PROVIDER, None) == HostedTools.DROP
     assert hosted_tools_policy(refusing, TeamConfig("t")) == HostedTools.REFUSE
     assert hosted_tools_policy(refusing, TeamConfig("t", hosted_tools=HostedTools.DROP)) == HostedTools.DROP
+
+
+def test_a_failed_response_is_accounted_as_its_error() -> None:
+    sniffer = ResponsesUsageSniffer()
+    failed = (
+        b"event: response.failed\n"
+        b'data: {"type": "response.failed", "response": {"usage": null, '
+        b'"error": {"code": "rate_limit_exceeded", "message": "slow down"}}}\n\n'
+    )
+    sniffer.feed(failed)
+    assert responses_finished(failed)
+    assert sniffer.outcome(200) == (429, "slow down")
+    assert sniffer.outcome(499) == (499, "")
+    assert ResponsesUsageSniffer().outcome(200) == (200, "")
