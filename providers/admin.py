@@ -99,6 +99,8 @@ class ProviderAdmin(SecretSafeAdmin):
     list_display = (
         "name",
         "api_format",
+        "family",
+        "responses_api",
         "base_url",
         "enabled",
         "is_default",
@@ -106,7 +108,7 @@ class ProviderAdmin(SecretSafeAdmin):
         "key_count",
         "load_status",
     )
-    list_filter = ("api_format", "enabled", "source")
+    list_filter = ("api_format", "family", "enabled", "source")
     search_fields = ("name",)
     form = ProviderForm
     inlines = (ApiKeyInline,)

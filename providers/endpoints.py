@@ -13,8 +13,10 @@
 import json
 import re
 
-BEDROCK = "bedrock"
-VERTEX = "vertex"
+from providers.families import ApiFormat
+
+BEDROCK = ApiFormat.BEDROCK
+VERTEX = ApiFormat.VERTEX
 AMBIENT_CREDENTIAL_FORMATS = frozenset({BEDROCK, VERTEX})
 _BEDROCK_HOST = re.compile(r"^https?://bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com")
 # Vertex multi-region endpoints, as Google's and Anthropic's clients spell them.

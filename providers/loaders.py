@@ -21,9 +21,10 @@ from providers.endpoints import (
     region_from_base_url,
     service_account_project,
 )
+from providers.families import ApiFormat, HostedTools, ProviderFamily
 
 PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-SUPPORTED_FORMATS = ("openai", "anthropic", BEDROCK, VERTEX)
+SUPPORTED_FORMATS = tuple(f.value for f in ApiFormat)
 PASSTHROUGH_MARKER = "!PASSTHRU"
 GATEWAY_PREFIXES = ("VDM_", "VANDAMME_")
 GATEWAY_KEY_VARS = frozenset({"PROXY_API_KEY"})
@@ -42,6 +43,11 @@ TOML_FIELDS = {
     "project": "project",
     "requires-key": "requires_key",
     "ambient-credentials": "ambient_credentials",
+    "family": "family",
+    "responses-api": "responses_api",
+    "responses_api": "responses_api",
+    "hosted-tools": "hosted_tools",
+    "hosted_tools": "hosted_tools",
 }
 ENV_FIELDS = {
     "BASE_URL": "base_url",
@@ -57,6 +63,9 @@ ENV_FIELDS = {
     "PROJECT": "project",
     "REQUIRES_KEY": "requires_key",
     "AMBIENT_CREDENTIALS": "ambient_credentials",
+    "FAMILY": "family",
+    "RESPONSES_API": "responses_api",
+    "HOSTED_TOOLS": "hosted_tools",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -94,7 +103,7 @@ class ProviderSpec:
 
     @property
     def api_format(self) -> str:
-        return str(self.values.get("api_format", "openai"))
+        return str(self.values.get("api_format", ApiFormat.OPENAI))
 
     @property
     def keyless(self) -> bool:
@@ -175,7 +184,11 @@ def _coerce(field_name: str, value: Any) -> Any:
         if isinstance(value, float) or int(value) < 0:
             raise ValueError("must be a whole number ≥ 0")
         return int(value)
-    if field_name in ("tool_name_sanitization", "requires_key", "ambient_credentials"):
+    if field_name == "family":
+        return _one_of(ProviderFamily, value)
+    if field_name == "hosted_tools":
+        return _one_of(HostedTools, value)
+    if field_name in ("tool_name_sanitization", "requires_key", "ambient_credentials", "responses_api"):
         return _as_bool(value)
     if field_name in ("models_list", "fallbacks"):
         return _as_list(value)
@@ -186,6 +199,14 @@ def _coerce(field_name: str, value: Any) -> Any:
     if field_name == "api_format":
         return str(value).strip().lower()
     return str(value).strip()
+
+
+def _one_of(enum: type[ProviderFamily] | type[HostedTools], value: Any) -> str:
+    word = str(value).strip().lower()
+    allowed = [member.value for member in enum]
+    if word not in allowed:
+        raise ValueError(f"must be one of {', '.join(allowed)}, got {value!r}")
+    return word
 
 
 def _set_checked(spec: ProviderSpec, field_name: str, value: Any, source: str, origin: str) -> None:

@@ -1,24 +1,27 @@
 """Upstream providers and their encrypted key pools."""
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
 from providers.endpoints import effective_base_url
+from providers.families import (  # the one enum of formats, pure
+    ApiFormat,
+    HostedTools,
+    ProviderFamily,
+    choices_of,
+    default_responses_api,
+    guess_family,
+)
 
 PROVIDER_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 provider_name_validator = RegexValidator(
     PROVIDER_NAME_PATTERN,
     "Provider names are lower-case: a letter, then letters, digits, '_' or '-' (max 63).",
 )
-
-
-class ApiFormat(models.TextChoices):
-    OPENAI = "openai", "OpenAI Chat Completions"
-    ANTHROPIC = "anthropic", "Anthropic Messages"
-    BEDROCK = "bedrock", "AWS Bedrock (Anthropic models)"
-    VERTEX = "vertex", "Google Vertex AI (Anthropic models)"
 
 
 class Source(models.TextChoices):
@@ -41,7 +44,30 @@ class Provider(models.Model):
     """
 
     name = models.CharField(max_length=63, unique=True, validators=[provider_name_validator])
-    api_format = models.CharField(max_length=16, choices=ApiFormat.choices, default=ApiFormat.OPENAI)
+    api_format = models.CharField(max_length=16, choices=choices_of(ApiFormat), default="openai")
+    family = models.CharField(
+        max_length=16,
+        choices=choices_of(ProviderFamily),
+        blank=True,
+        help_text="Whose API this is: decides its quirks (Gemini, DeepSeek, OpenRouter) and Azure's "
+        "URLs and header. When not declared ({NAME}_FAMILY, TOML family) it was guessed from the "
+        "name and base URL when the provider was created: check it.",
+    )
+    responses_api = models.BooleanField(
+        "speaks the Responses API",
+        null=True,
+        blank=True,
+        help_text="Speaks OpenAI's Responses API natively (/v1/responses is passed through). "
+        "Blank: the family's default (OpenAI yes; Azure only on its v1 API, a base URL ending "
+        "/openai/v1; others no).",
+    )
+    hosted_tools = models.CharField(
+        max_length=8,
+        choices=choices_of(HostedTools),
+        default=HostedTools.DROP.value,
+        help_text="Hosted tools (web_search, file_search …) this provider cannot run: drop them "
+        "(noted in the log and a response header) or refuse the request with a 400.",
+    )
     base_url = models.CharField(
         max_length=500,
         blank=True,
@@ -107,7 +133,7 @@ class Provider(models.Model):
                 name="provider_total_timeout_positive",
             ),
             models.CheckConstraint(
-                condition=models.Q(api_format__in=ApiFormat.values), name="provider_api_format_known"
+                condition=models.Q(api_format__in=list(ApiFormat)), name="provider_api_format_known"
             ),
             models.UniqueConstraint(
                 fields=["is_default"], condition=models.Q(is_default=True), name="one_default_provider"
@@ -116,6 +142,21 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.fill_declared_defaults()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "family", "responses_api"}
+        super().save(*args, **kwargs)
+
+    def fill_declared_defaults(self) -> None:
+        """The family and capability a provider gets when none was declared: guessed once,
+        from its format, name and base URL, and kept (shown and editable in the admin)."""
+        if not self.family:
+            self.family = guess_family(self.name, self.api_format, self.resolved_base_url, self.api_version)
+        if self.responses_api is None:
+            self.responses_api = default_responses_api(self.family, self.resolved_base_url)
 
     def managed_fields(self) -> list[str]:
         """The fields the next load sets again, so the admin and the API refuse to change

@@ -17,14 +17,14 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from providers.endpoints import BEDROCK, VERTEX
+from providers.families import ApiFormat
 from routing.adapters.http import auth_headers
 from routing.table import KeyConfig, ProviderConfig
 
 # The module and function that authorize each cloud format, loaded on first use.
 CLOUD_AUTHORIZERS = {
-    BEDROCK: ("routing.credentials.aws", "sigv4_headers"),
-    VERTEX: ("routing.credentials.google", "google_bearer_headers"),
+    ApiFormat.BEDROCK: ("routing.credentials.aws", "sigv4_headers"),
+    ApiFormat.VERTEX: ("routing.credentials.google", "google_bearer_headers"),
 }
 
 

@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from aliases.models import Alias
 from providers.crypto import decrypt_secret
 from providers.endpoints import can_run_without_keys, region_from_base_url, service_account_project
+from providers.families import ApiFormat, HostedTools, ProviderFamily
 from providers.generation import (
     RedisUnavailable,
     config_generation_db_aget,
@@ -60,7 +61,10 @@ def _provider_config(provider: Provider) -> ProviderConfig:
     first_secret = keys[0].secret if keys else ""
     return ProviderConfig(
         name=provider.name,
-        api_format=provider.api_format,
+        api_format=ApiFormat(provider.api_format),
+        family=ProviderFamily(provider.family),
+        responses_api=bool(provider.responses_api),
+        hosted_tools=HostedTools(provider.hosted_tools),
         base_url=base_url,
         api_version=provider.api_version,
         timeout=provider.timeout,
@@ -95,6 +99,7 @@ def _gateway_keys() -> dict[str, GatewayKeyConfig]:
             rate_limits=RateLimits(team.requests_per_minute, team.tokens_per_minute),
             token_budget=team.token_budget,
             budget_period=team.budget_period,
+            hosted_tools=HostedTools(team.hosted_tools) if team.hosted_tools else None,
         )
         for key in team.keys.all():
             if key.enabled:

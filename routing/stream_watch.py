@@ -42,7 +42,7 @@ class StreamWatch:
         return int((self.first_chunk_at - self.started) * 1000)
 
     def __call__(self, usage: dict[str, Any] | None, status: int, error: str = "") -> None:
-        """The stream ended (``routing.streams.StreamDone``): account for it once."""
+        """The stream ended (``routing.relays.core.StreamDone``): account for it once."""
         if error:
             self.account(usage, status, self.ttft_ms, error)
         else:

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from providers.families import ApiFormat, HostedTools, ProviderFamily
+
 
 @dataclass(frozen=True, slots=True)
 class KeyConfig:
@@ -15,7 +17,7 @@ class KeyConfig:
 @dataclass(frozen=True, slots=True)
 class ProviderConfig:
     name: str
-    api_format: str
+    api_format: ApiFormat
     base_url: str
     api_version: str
     timeout: float
@@ -36,6 +38,13 @@ class ProviderConfig:
     disabled_keys: int = 0
     # The longest a call may take in all (None: the defaults in ``routing.upstream``).
     total_timeout: float | None = None
+    # Declared on the provider (guessed once, when the row was written, if not declared):
+    # quirks and Azure's URLs and header follow the family, never the name or host.
+    family: ProviderFamily = ProviderFamily.COMPATIBLE
+    # Speaks OpenAI's Responses API natively (the Responses door passes through to it).
+    responses_api: bool = False
+    # Hosted tools (web_search …) this provider cannot run: dropped or refused.
+    hosted_tools: HostedTools = HostedTools.DROP
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,8 @@ class TeamConfig:
     rate_limits: RateLimits = NO_RATE_LIMITS
     token_budget: int | None = None  # input + output tokens per budget_period
     budget_period: str = "month"  # day, week or month (calendar, UTC)
+    # Hosted tools the serving provider cannot run: None follows the provider's policy.
+    hosted_tools: HostedTools | None = None
 
 
 @dataclass(frozen=True, slots=True)

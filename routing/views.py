@@ -13,7 +13,9 @@ from django.views.decorators.csrf import csrf_exempt
 from routing.auth import authenticate
 from routing.calls import ProxyCall, json_response
 from routing.catalog import anthropic_model_list, openai_model_list
-from routing.chat_proxy import proxy_chat_completions
+from routing.doors.chat_completions import proxy_chat_completions
+from routing.doors.messages import proxy_count_tokens, proxy_messages
+from routing.doors.responses import proxy_responses
 from routing.errors import (
     GatewayError,
     anthropic_error_body,
@@ -22,7 +24,6 @@ from routing.errors import (
 )
 from routing.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from routing.metrics import render_metrics
-from routing.proxy import proxy_count_tokens, proxy_messages
 from routing.readiness import readiness_check
 from routing.request_checks import check_forwarded_headers, parse_request_json
 from routing.request_context import note_error
@@ -54,7 +55,8 @@ def _client_dialect_error_response(request: HttpRequest, error: GatewayError) ->
 def door_error_response(path: str, *, anthropic_client: bool, error: GatewayError) -> HttpResponse:
     """An error for a request refused before it has a view (headers or body too large):
     the dialect of the door it was sent to, else the client's."""
-    if path.startswith("/v1/messages") or (anthropic_client and not path.startswith("/v1/chat/")):
+    openai_door = path.startswith(("/v1/chat/", "/v1/responses"))
+    if path.startswith("/v1/messages") or (anthropic_client and not openai_door):
         return anthropic_error_response(error)
     return openai_error_response(error)
 
@@ -118,6 +120,11 @@ async def count_tokens(request: HttpRequest) -> HttpResponseBase:
 @openai_errors
 async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     return await proxy_chat_completions(await _proxy_call(request))
+
+
+@openai_errors
+async def responses(request: HttpRequest) -> HttpResponseBase:
+    return await proxy_responses(await _proxy_call(request))
 
 
 @client_dialect_errors

@@ -85,7 +85,7 @@ class TeamAdmin(AuditedAdmin):
     actions = ("create_key",)
     fieldsets = (
         (None, {"fields": ("name", "enabled")}),
-        ("Access", {"fields": ("allowed_providers", "allowed_models")}),
+        ("Access", {"fields": ("allowed_providers", "allowed_models", "hosted_tools")}),
         ("Limits", {"fields": ("requests_per_minute", "tokens_per_minute", "token_budget", "budget_period")}),
         (
             f"Usage, last {USAGE_SUMMARY_DAYS} days",

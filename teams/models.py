@@ -3,6 +3,8 @@
 from django.db import models
 from django.db.models.functions import Lower
 
+from providers.families import HostedTools, choices_of
+
 
 class BudgetPeriod(models.TextChoices):
     DAY = "day", "per day"
@@ -29,6 +31,13 @@ class Team(models.Model):
         null=True, blank=True, help_text="Tokens per budget period."
     )
     budget_period = models.CharField(max_length=5, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH)
+    hosted_tools = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=[("", "the provider's policy"), *choices_of(HostedTools)],
+        help_text="Hosted tools (web_search …) the serving provider cannot run: drop or refuse "
+        "them for this team's calls. Blank: as the provider says.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

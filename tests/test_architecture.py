@@ -1,6 +1,10 @@
 """The layering rules, checked on the source: apps depend in one direction
 (dashboard → routing → aliases, teams → providers → audit; apitokens stands alone), and the pure
-modules import no Django, httpx or asyncio, so they stay testable without I/O."""
+modules import no Django, httpx or asyncio, so they stay testable without I/O.
+
+The routing table's shape: front doors (``routing/doors``) never import each other,
+upstream adapters (``routing/upstreams``) never import a door, and no code outside
+``providers/`` compares ``api_format`` with a bare string (``ApiFormat`` is the one enum)."""
 
 import ast
 from pathlib import Path
@@ -26,6 +30,8 @@ PURE_MODULES = [
     "routing/limits/windows.py",
     "routing/limits/rules.py",
     "routing/catalog.py",
+    "routing/formats.py",
+    "providers/families.py",
     "routing/adapters/http.py",
     "routing/adapters/openai_answers.py",
     "routing/adapters/bedrock.py",
@@ -70,3 +76,66 @@ def test_pure_modules_do_no_io(relative: str) -> None:
     for path in python_files(relative):
         for module in imported_modules(path):
             assert module.split(".")[0] not in FORBIDDEN_IN_PURE, f"{path.relative_to(ROOT)} imports {module}"
+
+
+DOORS = ROOT / "routing" / "doors"
+UPSTREAMS = ROOT / "routing" / "upstreams"
+# In routing/doors but not doors: the table rule every door dispatches with.
+DOOR_SHARED = {"__init__", "dispatch"}
+
+
+def _door_modules() -> list[Path]:
+    return [path for path in sorted(DOORS.glob("*.py")) if path.stem not in DOOR_SHARED]
+
+
+def test_there_is_one_module_per_door() -> None:
+    assert {path.stem for path in _door_modules()} >= {"messages", "chat_completions", "responses"}
+
+
+@pytest.mark.parametrize("path", _door_modules(), ids=lambda path: path.stem)
+def test_doors_never_import_each_other(path: Path) -> None:
+    for module in imported_modules(path):
+        if module.startswith("routing.doors."):
+            assert module.removeprefix("routing.doors.") in DOOR_SHARED, f"{path.name} imports {module}"
+
+
+@pytest.mark.parametrize("path", sorted(UPSTREAMS.glob("*.py")), ids=lambda path: path.stem)
+def test_upstream_adapters_never_import_doors(path: Path) -> None:
+    for module in imported_modules(path):
+        assert not module.startswith("routing.doors"), f"{path.name} imports {module}"
+
+
+def _mentions_api_format(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "api_format") or (
+        isinstance(node, ast.Name) and node.id == "api_format"
+    )
+
+
+def _is_string(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return True
+    return isinstance(node, ast.Tuple | ast.List | ast.Set) and any(_is_string(item) for item in node.elts)
+
+
+def string_comparisons_of_api_format(path: Path) -> list[int]:
+    """Lines where ``api_format`` is compared (==, !=, in, not in) with a string literal."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        if any(_mentions_api_format(o) for o in operands) and any(_is_string(o) for o in operands):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_string_comparison_check_finds_what_it_should(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text('ok = provider.api_format == ApiFormat.OPENAI\nbad = p.api_format in ("openai", "x")\n')
+    assert string_comparisons_of_api_format(sample) == [2]
+
+
+@pytest.mark.parametrize("app", sorted((set(LOWER_LAYERS) - {"providers"}) | {"vandamme", "tests"}))
+def test_api_format_is_never_compared_with_a_string_outside_providers(app: str) -> None:
+    for path in python_files(app):
+        assert not string_comparisons_of_api_format(path), f"{path.relative_to(ROOT)}: compare with ApiFormat"

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from providers.endpoints import BEDROCK
+from providers.families import ApiFormat
 from routing.adapters import bedrock
 from routing.adapters.openai_answers import embedded_error_status
 from routing.errors import status_for_anthropic_type
@@ -29,18 +29,18 @@ class FrameError:
     message: str
 
 
-def first_frame_complete(api_format: str, data: bytes) -> bool:
+def first_frame_complete(api_format: ApiFormat, data: bytes) -> bool:
     """Whether ``data`` holds the whole first frame (or all the peek may read)."""
     if len(data) >= PEEK_LIMIT:
         return True
-    if api_format == BEDROCK:
+    if api_format == ApiFormat.BEDROCK:
         return len(data) >= 4 and struct.unpack(">I", data[:4])[0] <= len(data)
     return any(end in data for end in _SSE_FRAME_ENDS)
 
 
-def first_frame_error(api_format: str, data: bytes) -> FrameError | None:
+def first_frame_error(api_format: ApiFormat, data: bytes) -> FrameError | None:
     """The error the stream's first frame carries, if it carries one."""
-    if api_format == BEDROCK:
+    if api_format == ApiFormat.BEDROCK:
         transcoder = bedrock.EventStreamTranscoder()
         data = transcoder.feed(data)
         if not transcoder.ended:

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from urllib.parse import quote
 
+from providers.families import ApiFormat, ProviderFamily, is_azure_v1_url
 from routing.table import ProviderConfig
 from routing.translation import ProviderQuirks
 
@@ -13,28 +14,15 @@ def _anthropic_root(base_url: str) -> str:
     return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
 
 
-# OpenAI-compatible endpoints whose quirks the translation handles (also recognized by
-# provider name, for self-hosted gateways in front of them).
-GEMINI_HOSTS = ("generativelanguage.googleapis.com", "aiplatform.googleapis.com")
-DEEPSEEK_HOSTS = ("api.deepseek.com",)
-OPENROUTER_HOSTS = ("openrouter.ai",)
-AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
-AZURE_V1_PATH = "/openai/v1"
-
-
 def is_azure(provider: ProviderConfig) -> bool:
-    """Azure OpenAI: ``api-key`` header; deployment URLs with an ``api-version`` query,
-    or (base URL ending in ``/openai/v1``) the v1 API that takes model names."""
-    named_azure = provider.name.startswith("azure")
-    return provider.api_format == "openai" and (
-        any(host in provider.base_url for host in AZURE_HOSTS)
-        or "/openai/deployments" in provider.base_url
-        or (named_azure and (bool(provider.api_version) or _is_azure_v1(provider)))
-    )
+    """Azure OpenAI (declared family): ``api-key`` header; deployment URLs with an
+    ``api-version`` query, or (base URL ending in ``/openai/v1``) the v1 API that takes
+    model names."""
+    return provider.family == ProviderFamily.AZURE
 
 
 def _is_azure_v1(provider: ProviderConfig) -> bool:
-    return provider.base_url.endswith(AZURE_V1_PATH)
+    return is_azure_v1_url(provider.base_url)
 
 
 def openai_chat_url(provider: ProviderConfig, model: str) -> str:
@@ -47,17 +35,19 @@ def openai_chat_url(provider: ProviderConfig, model: str) -> str:
     return f"{provider.base_url}/chat/completions"
 
 
-def _is_family(provider: ProviderConfig, name: str, hosts: tuple[str, ...]) -> bool:
-    return provider.name.startswith(name) or any(host in provider.base_url for host in hosts)
-
-
 def provider_quirks(provider: ProviderConfig) -> ProviderQuirks:
-    """What this OpenAI-format provider needs back on later turns (see ``provider_state``)."""
+    """What this OpenAI-format provider needs back on later turns (see ``provider_state``),
+    by its declared family."""
     return ProviderQuirks(
-        thought_signatures=_is_family(provider, "gemini", GEMINI_HOSTS),
-        reasoning_on_tool_turns=_is_family(provider, "deepseek", DEEPSEEK_HOSTS),
-        reasoning_details=_is_family(provider, "openrouter", OPENROUTER_HOSTS),
+        thought_signatures=provider.family == ProviderFamily.GEMINI,
+        reasoning_on_tool_turns=provider.family == ProviderFamily.DEEPSEEK,
+        reasoning_details=provider.family == ProviderFamily.OPENROUTER,
     )
+
+
+def openai_responses_url(provider: ProviderConfig) -> str:
+    """OpenAI's Responses endpoint; Azure's v1 API has it at the same path."""
+    return f"{provider.base_url}/responses"
 
 
 def openai_models_url(provider: ProviderConfig) -> str:
@@ -77,7 +67,7 @@ def auth_headers(provider: ProviderConfig, secret: str) -> dict[str, str]:
     a keyless provider such as Ollama)."""
     if not secret:
         return {}
-    if provider.api_format == "anthropic":
+    if provider.api_format == ApiFormat.ANTHROPIC:
         return {"x-api-key": secret}
     if is_azure(provider):
         return {"api-key": secret}
@@ -92,17 +82,18 @@ def base_headers(
     Streams ask for an identity encoding so bytes can be relayed exactly as they come.
     """
     # Bedrock streams event-stream frames, not SSE, and is asked as AWS's clients ask it.
-    sse = stream and provider.api_format != "bedrock"
+    sse = stream and provider.api_format != ApiFormat.BEDROCK
     headers = {
         "content-type": "application/json",
         "accept": "text/event-stream" if sse else "application/json",
     }
     if stream:
         headers["accept-encoding"] = "identity"
-    if provider.api_format == "anthropic":
+    if provider.api_format == ApiFormat.ANTHROPIC:
         headers["anthropic-version"] = client_headers.get("anthropic-version") or DEFAULT_ANTHROPIC_VERSION
     beta = client_headers.get("anthropic-beta")
-    if beta and provider.api_format in ("anthropic", "vertex"):  # Bedrock takes betas in the body
+    # Bedrock takes betas in the body.
+    if beta and provider.api_format in (ApiFormat.ANTHROPIC, ApiFormat.VERTEX):
         headers["anthropic-beta"] = beta
     headers.update(dict(provider.custom_headers))
     return headers

@@ -25,6 +25,7 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
             "tokens_per_minute",
             "token_budget",
             "budget_period",
+            "hosted_tools",
             "created_at",
             "updated_at",
         )

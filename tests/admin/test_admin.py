@@ -83,6 +83,7 @@ def test_add_provider_with_a_key_stores_it_encrypted(admin_client: Client) -> No
     data = {
         "name": "newco",
         "api_format": "openai",
+        "hosted_tools": "drop",
         "base_url": "https://newco.example/v1",
         "api_version": "",
         "timeout": "60",
@@ -109,6 +110,7 @@ def test_a_failed_form_does_not_echo_the_secret(admin_client: Client) -> None:
     data = {
         "name": "Bad Name!",
         "api_format": "openai",
+        "hosted_tools": "drop",
         "base_url": "",
         "timeout": "60",
         "max_retries": "2",
@@ -148,6 +150,7 @@ def test_managed_fields_are_read_only(admin_client: Client, provider: Provider) 
         url,
         {
             "api_format": "openai",
+            "hosted_tools": "drop",
             "base_url": "https://hijack.example/v1",
             "timeout": "60",
             "max_retries": "2",
@@ -177,6 +180,7 @@ def test_every_field_a_load_manages_is_read_only_passthrough_too(
     form = {
         "name": "renamed",
         "api_format": "openai",
+        "hosted_tools": "drop",
         "base_url": "https://hijack.example/v1",
         "passthrough": "on",
         "timeout": "60",

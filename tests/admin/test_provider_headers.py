@@ -26,6 +26,7 @@ def _form(headers: dict[str, str]) -> dict[str, str]:
     return {
         "name": "acme",
         "api_format": "openai",
+        "hosted_tools": "drop",
         "base_url": "https://acme.example/v1",
         "timeout": "60",
         "max_retries": "2",

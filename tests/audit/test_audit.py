@@ -74,6 +74,10 @@ def _provider_form(**fields: str) -> dict[str, str]:
     return {
         "name": "newco",
         "api_format": "openai",
+        "hosted_tools": "drop",
+        # As the admin's form shows them once saved (guessed: not declared).
+        "family": "compatible",
+        "responses_api": "false",
         "base_url": "https://newco.example/v1",
         "api_version": "",
         "timeout": "60",

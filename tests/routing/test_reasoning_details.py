@@ -12,6 +12,7 @@ from anthropic.lib.streaming._messages import accumulate_event
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from providers.families import ApiFormat, ProviderFamily, guess_family
 from routing.adapters.http import provider_quirks
 from routing.adapters.openai_answers import completion_as_chunk
 from routing.translation import (
@@ -376,6 +377,12 @@ def test_any_stream_comes_back_as_its_entries_in_any_block_order(case: Any, orde
         ("deepseek", "https://api.deepseek.com/v1", False),
     ],
 )
-def test_openrouter_is_known_by_name_or_host(name: str, base_url: str, expected: bool) -> None:
-    config = replace(provider(name), base_url=base_url)
+def test_openrouter_is_guessed_by_name_or_host_and_its_quirk_follows_the_family(
+    name: str, base_url: str, expected: bool
+) -> None:
+    family = guess_family(name, ApiFormat.OPENAI, base_url)
+    assert (family == ProviderFamily.OPENROUTER) is expected
+    config = replace(provider(name), base_url=base_url, family=family)
     assert provider_quirks(config).reasoning_details is expected
+    # Declared, the family decides, whatever the name or host say.
+    assert provider_quirks(replace(config, family=ProviderFamily.COMPATIBLE)).reasoning_details is False

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 
-from routing.chat_streams import anthropic_to_openai_chunks
+from routing.relays.chat_completions import anthropic_to_openai_chunks
 from routing.sse import SSEDecoder, encode_event
 from routing.translation import (
     AnthropicToOpenAIStream,

@@ -126,6 +126,7 @@ def _configure_through_the_api(api: RecordingClient, admin_client: Client, upstr
     form = {
         "name": "spare",
         "api_format": "openai",
+        "hosted_tools": "drop",
         "base_url": upstream.base_url,
         "timeout": "60",
         "max_retries": "0",

@@ -7,6 +7,7 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 
+from providers.models import ApiFormat
 from tests.gateway.conftest import make_provider
 from tests.mock_upstream.harness import MockUpstream
 from vandamme.asgi import application
@@ -21,17 +22,19 @@ LEAKING_ERROR = {
 @pytest.mark.parametrize(
     ("path", "api_format", "spec"),
     [
-        ("/v1/chat/completions", "openai", {"sse": [LEAKING_ERROR]}),
+        ("/v1/chat/completions", ApiFormat.OPENAI, {"sse": [LEAKING_ERROR]}),
         (
             "/v1/messages",
-            "anthropic",
+            ApiFormat.ANTHROPIC,
             {"events": [{"event": "error", "data": {"type": "error", **LEAKING_ERROR}}]},
         ),
     ],
 )
-async def test_relayed_stream_errors_are_scrubbed(path: str, api_format: str, spec: dict[str, Any]) -> None:
+async def test_relayed_stream_errors_are_scrubbed(
+    path: str, api_format: ApiFormat, spec: dict[str, Any]
+) -> None:
     with MockUpstream() as upstream:
-        base = upstream.base_url if api_format == "openai" else upstream.origin
+        base = upstream.base_url if api_format == ApiFormat.OPENAI else upstream.origin
         await sync_to_async(make_provider)(
             "relay", base_url=base, api_format=api_format, keys=(UPSTREAM_KEY,), is_default=True
         )

@@ -1,8 +1,9 @@
 """The OpenAI front door: ``/v1/chat/completions``.
 
-Validates the body, then dispatches by the serving provider's format: a true
-passthrough to OpenAI-format providers (only ``model`` changes; tool names too where
-the provider restricts them), translation to Anthropic-family ones.
+Validates the body, then dispatches by the wire format the serving provider speaks
+(``CHAT_COMPLETIONS_TABLE``): a true passthrough to Chat Completions providers (only
+``model`` changes; tool names too where the provider restricts them), translation to
+Anthropic Messages ones.
 """
 
 import json
@@ -17,7 +18,6 @@ from django.http.response import HttpResponseBase
 
 from routing.adapters.http import openai_chat_url
 from routing.adapters.openai_answers import is_json_media_type
-from routing.anthropic_upstream import is_anthropic_family, open_anthropic_messages, stream_outcome
 from routing.calls import (
     SSE_HEADERS,
     ProxyCall,
@@ -29,7 +29,10 @@ from routing.calls import (
     serve_with_fallbacks,
     served_by,
 )
-from routing.chat_streams import (
+from routing.doors.dispatch import DoorTable, table_dispatch
+from routing.errors import invalid_request
+from routing.formats import Door, WireFormat
+from routing.relays.chat_completions import (
     OpenAIUsageSniffer,
     anthropic_to_openai_chunks,
     openai_error_chunk,
@@ -37,16 +40,9 @@ from routing.chat_streams import (
     restored_openai_stream,
     without_usage_chunk,
 )
-from routing.errors import GatewayError, invalid_request
-from routing.openai_upstream import (
-    CompletionAsStream,
-    anthropic_message_from,
-    completion_from,
-    read_completion,
-)
+from routing.relays.core import ByteSource, relay_bytes
 from routing.resolution import Resolution
 from routing.stream_watch import StreamWatch
-from routing.streams import ByteSource, relay_bytes
 from routing.translation import (
     AnthropicToOpenAIStream,
     ToolNameMap,
@@ -59,6 +55,13 @@ from routing.translation.openai_tool_names import (
     openai_tool_name_map,
     restore_response,
     sanitized_request,
+)
+from routing.upstreams.anthropic_messages import open_anthropic_messages, stream_outcome
+from routing.upstreams.chat_completions import (
+    CompletionAsStream,
+    anthropic_message_from,
+    completion_from,
+    read_completion,
 )
 
 CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -85,18 +88,7 @@ def validate_chat_body(body: dict[str, Any]) -> None:
 
 
 async def proxy_chat_completions(call: ProxyCall) -> HttpResponseBase:
-    return await serve_with_fallbacks(call, _chat_dispatch, validate=validate_chat_body)
-
-
-async def _chat_dispatch(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
-    api_format = resolution.provider.api_format
-    if api_format == "openai":
-        return await _chat_to_openai(call, resolution)
-    if is_anthropic_family(api_format):
-        return await _chat_to_anthropic(call, resolution)
-    raise GatewayError(
-        400, f"provider '{resolution.provider.name}' has api_format '{api_format}', not served here"
-    )
+    return await serve_with_fallbacks(call, _dispatch, validate=validate_chat_body)
 
 
 def _stream_response(watch: StreamWatch, chunks: Any, resolution: Resolution) -> StreamingHttpResponse:
@@ -217,3 +209,11 @@ async def _chat_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpRes
     )
     call.record(resolution, status, message.get("usage"), streamed=False)
     return json_response(completion, headers=served_by(resolution))
+
+
+# THE TABLE of this door: the wire format the serving provider speaks -> its handler.
+CHAT_COMPLETIONS_TABLE: DoorTable = {
+    WireFormat.ANTHROPIC_MESSAGES: _chat_to_anthropic,
+    WireFormat.CHAT_COMPLETIONS: _chat_to_openai,
+}
+_dispatch = table_dispatch(Door.CHAT_COMPLETIONS, CHAT_COMPLETIONS_TABLE)

@@ -1,4 +1,6 @@
-"""Async generators that forward upstream streams to the client as chunks arrive.
+"""What every stream relay shares: the byte source, the byte-for-byte relay, failure
+accounting and the scrubbing of relayed error events. The relays named after a dialect
+(``routing.relays.messages``, ``chat_completions``, ``responses``) emit that dialect.
 
 Each generator owns the upstream response and closes it in ``finally``: when the
 client disconnects, Django cancels the task consuming the generator, the pending
@@ -18,14 +20,12 @@ from routing.request_context import note_error
 from routing.sse import (
     EventFramer,
     SSEDecoder,
-    SSEEvent,
     SSEEventTooLarge,
     encode_data,
     encode_event,
     split_events,
     valid_utf8,
 )
-from routing.translation import OpenAIToAnthropicStream
 from routing.upstream import DeadlineExceeded
 
 logger = logging.getLogger(__name__)
@@ -94,43 +94,6 @@ class UsageSniffer(Protocol):
     def feed(self, block: bytes) -> None: ...
 
 
-class AnthropicUsageSniffer:
-    """Reads usage out of an Anthropic event stream without touching the bytes relayed.
-
-    Fed whole events only (``relay_bytes`` frames them first), so a block that does not
-    mention usage is skipped without decoding it."""
-
-    def __init__(self) -> None:
-        self._decoder = SSEDecoder()
-        self.usage: dict[str, Any] = {}
-
-    def feed(self, block: bytes) -> None:
-        if b'"usage"' not in block:
-            return
-        for event in self._decoder.feed(block):
-            if event.event not in ("message_start", "message_delta"):
-                continue
-            try:
-                data = json.loads(event.data)
-            except ValueError:
-                continue
-            if not isinstance(data, dict):
-                continue
-            message = data.get("message")
-            usage = (
-                (message.get("usage") if isinstance(message, dict) else None)
-                if event.event == "message_start"
-                else data.get("usage")
-            )
-            if isinstance(usage, dict):
-                self.usage.update({k: v for k, v in usage.items() if isinstance(v, int)})
-
-
-def anthropic_finished(block: bytes) -> bool:
-    """An Anthropic stream's last event went by."""
-    return b"message_stop" in block
-
-
 def _scrubbed(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         return scrub_secrets(value, secrets)
@@ -178,12 +141,12 @@ async def relay_bytes(
     *,
     error_event: Callable[[str], bytes],
     on_complete: StreamDone | None = None,
-    sniffer: UsageSniffer | None = None,
+    sniffer: UsageSniffer,
+    finished: Callable[[bytes], bool],
     secrets: tuple[str, ...] = (),
-    finished: Callable[[bytes], bool] = anthropic_finished,
 ) -> AsyncGenerator[bytes, None]:
     """Byte-for-byte relay (same dialect on both sides); ``sniffer`` reads the usage
-    (default: from Anthropic events), ``finished`` tells the block that ends an answer.
+    (in the dialect's events), ``finished`` tells the block that ends an answer.
 
     Only whole events are passed on: a split event waits for its end (upstreams write
     whole events, so this costs nothing in practice). The happy path is a few byte
@@ -192,7 +155,6 @@ async def relay_bytes(
     is finished gets an error event in the client's dialect after its last whole event,
     and is accounted as failed; nothing raised inside escapes as a cut connection.
     """
-    sniffer = sniffer or AnthropicUsageSniffer()
     framer = EventFramer(max_event_bytes())
     status, done = CLIENT_CLOSED, False
     try:
@@ -229,94 +191,6 @@ async def relay_bytes(
             on_complete(sniffer.usage or None, status)
 
 
-def anthropic_error_event(message: str, error_type: str = "api_error") -> bytes:
-    return encode_event("error", {"type": "error", "error": {"type": error_type, "message": message}})
-
-
-def _upstream_error_in_chunk(chunk: dict[str, object], secrets: tuple[str, ...]) -> str | None:
-    error = chunk.get("error")
-    if error is None:
-        return None
-    message = error.get("message") if isinstance(error, dict) else error
-    return scrub_secrets(str(message), secrets)
-
-
 def has_finish_reason(chunk: Any) -> bool:
     choices = chunk.get("choices") if isinstance(chunk, dict) else None
     return isinstance(choices, list) and any(isinstance(c, dict) and c.get("finish_reason") for c in choices)
-
-
-class _ChunkTranslation:
-    """OpenAI chunk events in, Anthropic event bytes out; remembers the final usage."""
-
-    def __init__(self, translator: OpenAIToAnthropicStream, secrets: tuple[str, ...]) -> None:
-        self.translator, self.secrets = translator, secrets
-        self.usage: dict[str, Any] | None = None
-        self.finished = False  # ``[DONE]`` or a ``finish_reason`` went by
-
-    def _encode(self, events: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
-        for name, payload in events:
-            if name == "message_delta":
-                self.usage = payload.get("usage")
-        return [encode_event(name, payload) for name, payload in events]
-
-    def translate(self, events: list[SSEEvent]) -> tuple[bytes, str | None]:
-        """The Anthropic bytes for ``events``, and an upstream error found among them."""
-        out: list[bytes] = []
-        for event in events:
-            data = event.data.strip()
-            if not data or data == "[DONE]":
-                self.finished = self.finished or bool(data)
-                continue
-            chunk = json.loads(data)
-            failure = _upstream_error_in_chunk(chunk, self.secrets) if isinstance(chunk, dict) else None
-            if failure is not None:
-                return b"".join(out), failure
-            self.finished = self.finished or has_finish_reason(chunk)
-            out.extend(self._encode(self.translator.feed(chunk)))
-        return b"".join(out), None
-
-    def finish(self) -> bytes:
-        return b"".join(self._encode(self.translator.finish()))
-
-
-async def openai_to_anthropic_events(
-    response: ByteSource,
-    translator: OpenAIToAnthropicStream,
-    *,
-    secrets: tuple[str, ...] = (),
-    on_complete: StreamDone | None = None,
-) -> AsyncGenerator[bytes, None]:
-    """Translate an OpenAI chunk stream into Anthropic events, one write per upstream chunk.
-
-    A stream that breaks, or ends before the upstream finished its answer, ends with an
-    Anthropic ``error`` event after the last whole event translated."""
-    decoder = SSEDecoder(max_event_bytes())
-    translation = _ChunkTranslation(translator, secrets)
-    status = CLIENT_CLOSED
-    try:
-        async for raw in response.aiter_raw():
-            translated, failure = translation.translate(decoder.feed(raw))
-            if failure is not None:
-                status = UPSTREAM_BROKE
-                yield translated + anthropic_error_event(stream_failed(f"upstream error: {failure}"))
-                return
-            if translated:
-                yield translated
-        # Lenient at the end: a last event that lacks its blank line is still translated.
-        translated, failure = translation.translate(decoder.flush())
-        if failure is not None or not translation.finished:
-            status = UPSTREAM_BROKE
-            message = f"upstream error: {failure}" if failure else CUT_SHORT
-            yield translated + anthropic_error_event(stream_failed(message))
-            return
-        yield translated + translation.finish()
-        status = 200
-    except Exception as exc:
-        log_stream_failure(exc)
-        status = stream_failure_status(exc)
-        yield anthropic_error_event(stream_failed(stream_failure_message(exc)))
-    finally:
-        await response.aclose()
-        if on_complete is not None:
-            on_complete(translation.usage, status)

@@ -1,7 +1,7 @@
 """Async generators that forward upstream streams to an OpenAI client as chunks arrive.
 
 Three ways an answer reaches an OpenAI client: an OpenAI-format stream relayed byte for
-byte (``routing.streams.relay_bytes`` with ``OpenAIUsageSniffer``), an OpenAI-format
+byte (``routing.relays.core.relay_bytes`` with ``OpenAIUsageSniffer``), an OpenAI-format
 stream re-encoded because tool names must be restored (``restored_openai_stream``), and
 an Anthropic event stream translated chunk by chunk (``anthropic_to_openai_chunks``).
 Each writes once per upstream network chunk, owns the upstream response and closes it
@@ -24,8 +24,7 @@ from routing.errors import (
     scrub_secrets,
     status_for_anthropic_type,
 )
-from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data, split_events
-from routing.streams import (
+from routing.relays.core import (
     CLIENT_CLOSED,
     CUT_SHORT,
     UPSTREAM_BROKE,
@@ -39,6 +38,7 @@ from routing.streams import (
     stream_failure_message,
     stream_failure_status,
 )
+from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data, split_events
 from routing.translation import AnthropicToOpenAIStream, ToolNameMap, anthropic_usage
 from routing.translation.openai_tool_names import restore_chunk
 

@@ -17,8 +17,8 @@ from routing.adapters.openai_answers import (
 )
 from routing.calls import compact_json, provider_secrets
 from routing.errors import GatewayError, map_upstream_status, scrub_secrets, upstream_error_message
+from routing.relays.core import ByteSource
 from routing.resolution import Resolution
-from routing.streams import ByteSource
 
 
 async def read_completion(response: ByteSource, resolution: Resolution) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Both front doors come here when the serving provider is Anthropic-family: Anthropic
 itself, AWS Bedrock or Google Vertex AI. The Anthropic door relays the answer as it
 is, the OpenAI door translates it. What the caller gets back is a byte source
-(``routing.streams.ByteSource``): ``aiter_raw()`` yields a streamed answer as
+(``routing.relays.core.ByteSource``): ``aiter_raw()`` yields a streamed answer as
 Anthropic SSE bytes and ``aread()`` a whole answer as Anthropic JSON, whatever the
 provider's own wire format (Bedrock streams AWS event-stream frames, decoded here as
 they arrive); ``aclose()`` releases the upstream connection.
@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from providers.endpoints import BEDROCK, VERTEX
+from providers.families import ApiFormat
 from routing.adapters import bedrock, vertex
 from routing.adapters.http import anthropic_count_tokens_url, anthropic_messages_url
 from routing.adapters.openai_answers import is_json_media_type
@@ -36,23 +36,16 @@ from routing.errors import (
     status_for_anthropic_type,
     upstream_error_message,
 )
+from routing.relays.core import CLIENT_CLOSED, ByteSource
 from routing.resolution import Resolution
 from routing.sse import SSEDecoder
-from routing.streams import CLIENT_CLOSED, ByteSource
 
 logger = logging.getLogger(__name__)
 
-ANTHROPIC = "anthropic"
-ANTHROPIC_FAMILY = frozenset({ANTHROPIC, BEDROCK, VERTEX})
 SSE = "text/event-stream"
 # A count the provider cannot make (Bedrock rejects models without counting support
 # with a 400): the caller falls back to the local estimate instead of failing.
 COUNT_UNSUPPORTED_STATUSES = frozenset({400, 404})
-
-
-def is_anthropic_family(api_format: str) -> bool:
-    """Providers that take Anthropic Messages bodies (possibly on another wire)."""
-    return api_format in ANTHROPIC_FAMILY
 
 
 @dataclass(frozen=True)
@@ -161,10 +154,10 @@ def _messages_request(
 ) -> tuple[str, dict[str, Any]]:
     """URL and body for this provider's format."""
     provider, model = resolution.provider, resolution.upstream_model
-    if provider.api_format == BEDROCK:
+    if provider.api_format == ApiFormat.BEDROCK:
         beta = call.client_headers.get("anthropic-beta")
         return bedrock.invoke_url(provider, model, stream=stream), bedrock.invoke_body(body, beta_header=beta)
-    if provider.api_format == VERTEX:
+    if provider.api_format == ApiFormat.VERTEX:
         return vertex.predict_url(provider, model, stream=stream), vertex.predict_body(body)
     return anthropic_messages_url(provider), {**body, "model": model}
 
@@ -183,7 +176,7 @@ async def open_anthropic_messages(
     content_type = response.headers.get("content-type", "application/json")
     if stream and is_json_media_type(content_type):
         await _refuse_json_stream(response, resolution)
-    if stream and resolution.provider.api_format == BEDROCK:
+    if stream and resolution.provider.api_format == ApiFormat.BEDROCK:
         return BedrockEventStream(response), response.status_code, SSE
     if stream:
         return AnthropicEventStream(response), response.status_code, content_type
@@ -220,10 +213,10 @@ def _count_request(
     call: ProxyCall, resolution: Resolution, body: Mapping[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     provider, model = resolution.provider, resolution.upstream_model
-    if provider.api_format == BEDROCK:
+    if provider.api_format == ApiFormat.BEDROCK:
         beta = call.client_headers.get("anthropic-beta")
         return bedrock.count_tokens_url(provider, model), bedrock.count_tokens_body(body, beta_header=beta)
-    if provider.api_format == VERTEX:
+    if provider.api_format == ApiFormat.VERTEX:
         return vertex.count_tokens_url(provider), vertex.count_tokens_body(body, model=model)
     return anthropic_count_tokens_url(provider), {**body, "model": model}
 
@@ -236,7 +229,7 @@ async def count_anthropic_tokens(call: ProxyCall, resolution: Resolution) -> byt
     try:
         opened = await post_upstream(call, resolution, url=url, body=outgoing, stream=False)
     except GatewayError as error:
-        if resolution.provider.api_format == BEDROCK and error.status in COUNT_UNSUPPORTED_STATUSES:
+        if resolution.provider.api_format == ApiFormat.BEDROCK and error.status in COUNT_UNSUPPORTED_STATUSES:
             logger.info(
                 "bedrock cannot count tokens for %s: %s",
                 call.shown_model(resolution.upstream_model),
@@ -248,7 +241,7 @@ async def count_anthropic_tokens(call: ProxyCall, resolution: Resolution) -> byt
         content = await opened.response.aread()
     finally:
         await opened.response.aclose()
-    if resolution.provider.api_format != BEDROCK:
+    if resolution.provider.api_format != ApiFormat.BEDROCK:
         return content
     try:
         count = bedrock.anthropic_count(json.loads(content))

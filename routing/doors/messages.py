@@ -1,7 +1,8 @@
 """The Anthropic front door: ``/v1/messages`` and ``/v1/messages/count_tokens``.
 
-Validates the body, then dispatches by the serving provider's format: a true
-passthrough to Anthropic-format providers, translation to OpenAI-format ones.
+Validates the body, then dispatches by the wire format the serving provider speaks
+(``MESSAGES_TABLE``): a true passthrough to Anthropic Messages providers (Anthropic,
+Bedrock, Vertex), translation to Chat Completions ones.
 """
 
 import logging
@@ -12,12 +13,6 @@ from django.http.response import HttpResponseBase
 
 from routing.adapters.http import openai_chat_url, provider_quirks
 from routing.adapters.openai_answers import is_json_media_type
-from routing.anthropic_upstream import (
-    count_anthropic_tokens,
-    is_anthropic_family,
-    open_anthropic_messages,
-    stream_outcome,
-)
 from routing.calls import (
     SSE_HEADERS,
     ProxyCall,
@@ -28,13 +23,20 @@ from routing.calls import (
     serve_with_fallbacks,
     served_by,
 )
+from routing.doors.dispatch import DoorTable, table_dispatch
 from routing.errors import (
     GatewayError,
     invalid_request,
 )
-from routing.openai_upstream import CompletionAsStream, anthropic_message_from, read_completion
+from routing.formats import Door, WireFormat, upstream_wire
+from routing.relays.core import ByteSource, relay_bytes
+from routing.relays.messages import (
+    AnthropicUsageSniffer,
+    anthropic_error_event,
+    anthropic_finished,
+    openai_to_anthropic_events,
+)
 from routing.resolution import Resolution
-from routing.streams import ByteSource, anthropic_error_event, openai_to_anthropic_events, relay_bytes
 from routing.token_count import TooLongToCount
 from routing.token_worker import token_worker
 from routing.translation import (
@@ -46,6 +48,12 @@ from routing.translation import (
     build_tool_name_map,
     openai_to_anthropic_response,
 )
+from routing.upstreams.anthropic_messages import (
+    count_anthropic_tokens,
+    open_anthropic_messages,
+    stream_outcome,
+)
+from routing.upstreams.chat_completions import CompletionAsStream, anthropic_message_from, read_completion
 
 logger = logging.getLogger(__name__)
 
@@ -69,18 +77,7 @@ def validate_messages_body(body: dict[str, Any], *, count_only: bool = False) ->
 
 
 async def proxy_messages(call: ProxyCall) -> HttpResponseBase:
-    return await serve_with_fallbacks(call, _messages_dispatch, validate=validate_messages_body)
-
-
-async def _messages_dispatch(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
-    api_format = resolution.provider.api_format
-    if is_anthropic_family(api_format):
-        return await _messages_to_anthropic(call, resolution)
-    if api_format == "openai":
-        return await _messages_to_openai(call, resolution)
-    raise GatewayError(
-        400, f"provider '{resolution.provider.name}' has api_format '{api_format}', not served here"
-    )
+    return await serve_with_fallbacks(call, _dispatch, validate=validate_messages_body)
 
 
 async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
@@ -93,6 +90,8 @@ async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> Htt
         relay = relay_bytes(
             source,
             error_event=anthropic_error_event,
+            sniffer=AnthropicUsageSniffer(),
+            finished=anthropic_finished,
             on_complete=lambda usage, ended: watch(usage, *stream_outcome(source, ended)),
             secrets=provider_secrets(resolution),
         )
@@ -181,7 +180,7 @@ async def proxy_count_tokens(call: ProxyCall) -> HttpResponseBase:
     # OpenAI-format APIs have no count endpoint, and a completion call to learn the
     # count would be billed; Anthropic-family ones count, where the model allows it.
     content = None
-    if is_anthropic_family(provider.api_format):
+    if upstream_wire(Door.MESSAGES, provider) == WireFormat.ANTHROPIC_MESSAGES:
         content = await count_anthropic_tokens(call, resolution)
     if content is None:
         try:
@@ -190,3 +189,11 @@ async def proxy_count_tokens(call: ProxyCall) -> HttpResponseBase:
             raise GatewayError(413, f"{exc} (provider '{provider.name}' has no count endpoint)") from exc
         return json_response({"input_tokens": tokens}, headers=served_by(resolution))
     return HttpResponse(content, content_type="application/json", headers=served_by(resolution))
+
+
+# THE TABLE of this door: the wire format the serving provider speaks -> its handler.
+MESSAGES_TABLE: DoorTable = {
+    WireFormat.ANTHROPIC_MESSAGES: _messages_to_anthropic,
+    WireFormat.CHAT_COMPLETIONS: _messages_to_openai,
+}
+_dispatch = table_dispatch(Door.MESSAGES, MESSAGES_TABLE)
