@@ -13,7 +13,8 @@ else in ``encrypted_content`` (Anthropic thinking, OpenAI's own blobs) is left o
 Fields: ``max_output_tokens`` → ``max_completion_tokens`` for OpenAI reasoning models,
 else ``max_tokens`` (as the Anthropic door does); ``reasoning.effort`` →
 ``reasoning_effort`` as asked; ``text.format`` → ``response_format``; ``user`` /
-``safety_identifier`` → ``user``. Dropped on purpose: ``store`` (nothing is stored;
+``safety_identifier`` → ``user``; ``parallel_tool_calls`` only when false (true is
+the default, and some compatible servers refuse the field). Dropped on purpose: ``store`` (nothing is stored;
 a later ``previous_response_id`` gets a clear 400), ``include`` (the answer side always
 carries reasoning state in ``encrypted_content``), ``reasoning.summary``,
 ``text.verbosity``, ``metadata``, ``prompt_cache_key``, ``client_metadata``,
@@ -196,8 +197,10 @@ def _apply_tools(body: JSONObject, out: JSONObject, declared: DeclaredTools) -> 
     if choice is not None:
         mode, name = choice
         out["tool_choice"] = {"type": "function", "function": {"name": name}} if mode == "function" else mode
-    if isinstance(body.get("parallel_tool_calls"), bool):
-        out["parallel_tool_calls"] = body["parallel_tool_calls"]
+    if body.get("parallel_tool_calls") is False:
+        # Only the non-default value: true is every provider's default, and some
+        # OpenAI-compatible servers refuse the field (Codex always sends true).
+        out["parallel_tool_calls"] = False
 
 
 def _response_format(text_format: JSONObject) -> JSONObject:

@@ -90,7 +90,7 @@ def test_codex_body_becomes_a_streamed_chat_request() -> None:
     spawn = body["tools"][2]["function"]
     assert spawn["description"] == "Tools to run sub-agents.\n\nStart a sub-agent."
     assert body["tool_choice"] == "auto"
-    assert body["parallel_tool_calls"] is True
+    assert "parallel_tool_calls" not in body  # true is the default; only false is sent
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
     # store, include, reasoning.summary, prompt_cache_key, client_metadata: nothing to map.
