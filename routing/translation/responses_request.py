@@ -26,6 +26,7 @@ import json
 from typing import Any
 
 from routing.translation.anthropic_request import is_reasoning_model, openai_user
+from routing.translation.errors import TranslationError
 from routing.translation.provider_state import (
     SKIP_SIGNATURE_VALIDATION,
     ProviderQuirks,
@@ -139,6 +140,32 @@ def _add_reasoning(turn: _AssistantTurn, item: JSONObject) -> None:
         turn.reasoning_details.extend(details)
 
 
+def _add_to_turn(turn: _AssistantTurn, item: JSONObject, field: str, names: FlatToolNames) -> bool:
+    """Add an assistant-side item to the turn; False for any other item."""
+    kind = item_type(item)
+    if kind == "reasoning":
+        _add_reasoning(turn, item)
+    elif kind in ("function_call", "custom_tool_call"):
+        turn.calls.append(_tool_call(item, names))
+    elif kind == "message" and item["role"] == "assistant":
+        text = plain_text(chat_parts(item["content"], f"{field}.content"), f"{field}.content")
+        if text:
+            turn.texts.append(text)
+    else:
+        return False
+    return True
+
+
+def _other_messages(item: JSONObject, field: str) -> list[JSONObject]:
+    """System, developer and user items, and tool outputs."""
+    if item_type(item) != "message":
+        return _tool_messages(item, field)
+    parts = chat_parts(item["content"], f"{field}.content")
+    if item["role"] in SYSTEM_ROLES:
+        return [{"role": "system", "content": plain_text(parts, f"{field}.content")}]
+    return [{"role": "user", "content": _user_content(parts)}]
+
+
 def _chat_messages(body: JSONObject, names: FlatToolNames, quirks: ProviderQuirks) -> list[JSONObject]:
     messages: list[JSONObject] = []
     if body.get("instructions"):
@@ -146,37 +173,20 @@ def _chat_messages(body: JSONObject, names: FlatToolNames, quirks: ProviderQuirk
     turn = _AssistantTurn()
     for index, item in enumerate(input_items(body)):
         field = f"input.{index}"
-        kind = item_type(item)
-        role = item.get("role")
-        if kind == "reasoning":
-            _add_reasoning(turn, item)
+        if _add_to_turn(turn, item, field, names):
             continue
-        if kind in ("function_call", "custom_tool_call"):
-            turn.calls.append(_tool_call(item, names))
-            continue
-        if kind == "message" and role == "assistant":
-            text = plain_text(chat_parts(item["content"], f"{field}.content"), f"{field}.content")
-            if text:
-                turn.texts.append(text)
-            continue
-        if kind not in ("message", "function_call_output", "custom_tool_call_output"):
+        if item_type(item) not in ("message", "function_call_output", "custom_tool_call_output"):
             continue  # hosted-tool items: the provider never ran those tools
         assistant = turn.message(quirks)
         if assistant is not None:
             messages.append(assistant)
         turn = _AssistantTurn()
-        if kind != "message":
-            messages.extend(_tool_messages(item, field))
-        elif role in SYSTEM_ROLES:
-            text = plain_text(chat_parts(item["content"], f"{field}.content"), f"{field}.content")
-            messages.append({"role": "system", "content": text})
-        else:
-            messages.append(
-                {"role": "user", "content": _user_content(chat_parts(item["content"], f"{field}.content"))}
-            )
+        messages.extend(_other_messages(item, field))
     assistant = turn.message(quirks)
     if assistant is not None:
         messages.append(assistant)
+    if not messages:
+        raise TranslationError("at least one message with content is required", "input")
     return messages
 
 

@@ -506,3 +506,15 @@ def test_other_stored_state_is_refused(extra: dict[str, Any], field: str) -> Non
 
 def test_the_translator_validates_first() -> None:
     assert refused({"input": [user("a"), {"type": "hologram"}]}).field == "input.1.type"
+
+
+def test_input_with_nothing_to_send_is_refused() -> None:
+    assert (
+        refused({"input": [{"type": "web_search_call", "id": "ws_1", "status": "completed"}]}).field
+        == "input"
+    )
+    assert refused({"input": []}).field == "input"
+
+
+def test_previous_response_id_without_input_is_refused_as_stored_state() -> None:
+    assert refused({"previous_response_id": "resp_1"}).field == "previous_response_id"
