@@ -84,6 +84,16 @@ def _tool_use(item: JSONObject, names: FlatToolNames) -> JSONObject:
     return {"type": "tool_use", "id": item["call_id"], "name": call_name(item, names), "input": arguments}
 
 
+def _block(part: JSONObject, field: str) -> JSONObject:
+    """The Anthropic block for a chat-shaped part, errors named as the Responses part's fields
+    (the chat door's parts nest them under ``image_url`` / ``file``; Responses parts do not)."""
+    try:
+        return user_block(part, field)
+    except TranslationError as error:
+        named = error.field.replace(f"{field}.image_url.url", f"{field}.image_url")
+        raise TranslationError(error.message, named.replace(f"{field}.file.", f"{field}.")) from error
+
+
 def _tool_result(item: JSONObject, field: str) -> JSONObject:
     block: JSONObject = {"type": "tool_result", "tool_use_id": item["call_id"]}
     output = item["output"]
@@ -92,7 +102,7 @@ def _tool_result(item: JSONObject, field: str) -> JSONObject:
             block["content"] = output
         return block
     parts = chat_parts(output, f"{field}.output")
-    blocks = [user_block(part, f"{field}.output.{index}") for index, part in enumerate(parts)]
+    blocks = [_block(part, f"{field}.output.{index}") for index, part in enumerate(parts)]
     content = [b for b in blocks if b["type"] != "text" or b["text"]]  # Anthropic refuses empty text
     if content:
         block["content"] = content
@@ -114,7 +124,7 @@ def _user_blocks(item: JSONObject, field: str) -> list[JSONObject]:
     if item_type(item) != "message":
         return [_tool_result(item, field)]
     parts = chat_parts(item["content"], f"{field}.content")
-    blocks = [user_block(part, f"{field}.content.{index}") for index, part in enumerate(parts)]
+    blocks = [_block(part, f"{field}.content.{index}") for index, part in enumerate(parts)]
     return [b for b in blocks if b["type"] != "text" or b["text"]]
 
 

@@ -227,6 +227,33 @@ def test_image_file_id_is_a_clear_error() -> None:
     assert refused({"input": [item]}).field == "input.0.content.0.file_id"
 
 
+@pytest.mark.parametrize(
+    ("part", "field"),
+    [
+        ({"type": "input_image", "image_url": "ftp://example.invalid/a.png"}, "input.0.content.0.image_url"),
+        ({"type": "input_image", "image_url": "data:image/png,notbase64"}, "input.0.content.0.image_url"),
+        ({"type": "input_file", "file_data": "data:image/gif;base64,R0lG"}, "input.0.content.0.file_data"),
+    ],
+)
+def test_parts_anthropic_cannot_take_are_named_as_responses_fields(part: dict[str, Any], field: str) -> None:
+    assert refused({"input": [{"type": "message", "role": "user", "content": [part]}]}).field == field
+
+
+def test_pdf_and_text_files_become_documents() -> None:
+    content = [
+        {"type": "input_file", "file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"},
+        {"type": "input_file", "file_data": "data:text/plain;base64,aGk="},
+    ]
+    assert turns({"type": "message", "role": "user", "content": content})[0]["content"] == [
+        {
+            "type": "document",
+            "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="},
+            "title": "a.pdf",
+        },
+        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "hi"}},
+    ]
+
+
 def test_tool_output_parts_become_tool_result_blocks() -> None:
     parts = [
         {"type": "input_text", "text": "the image:"},
