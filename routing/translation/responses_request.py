@@ -10,16 +10,21 @@ back only where the provider takes it (``ProviderQuirks``): DeepSeek's
 ``reasoning_content`` on tool-call turns, OpenRouter's ``reasoning_details``; anything
 else in ``encrypted_content`` (Anthropic thinking, OpenAI's own blobs) is left out.
 
+Gemini's thought signatures travel in ``call_id`` the way the Anthropic door carries
+them in tool ids (``provider_state.tool_id_with_signature``) and go back on the call.
+
 Fields: ``max_output_tokens`` → ``max_completion_tokens`` for OpenAI reasoning models,
 else ``max_tokens`` (as the Anthropic door does); ``reasoning.effort`` →
 ``reasoning_effort`` as asked; ``text.format`` → ``response_format``; ``user`` /
-``safety_identifier`` → ``user``; ``parallel_tool_calls`` only when false (true is
-the default, and some compatible servers refuse the field). Dropped on purpose: ``store`` (nothing is stored;
-a later ``previous_response_id`` gets a clear 400), ``include`` (the answer side always
-carries reasoning state in ``encrypted_content``), ``reasoning.summary``,
-``text.verbosity``, ``metadata``, ``prompt_cache_key``, ``client_metadata``,
-``truncation``, ``service_tier``, ``max_tool_calls``, ``top_logprobs`` (OpenAI-only
-hints or server-side behaviour a translated provider has no field for).
+``safety_identifier`` → ``user``; ``parallel_tool_calls`` only when false (true is the
+default, and some compatible servers refuse the field). Dropped on purpose: ``store``
+(nothing is stored; a later ``previous_response_id`` gets a clear 400), ``include``
+(reasoning state must travel in ``encrypted_content`` whatever it says: with nothing
+stored, the client is the only place it can live),
+``reasoning.summary``, ``text.verbosity``, ``metadata``, ``prompt_cache_key``,
+``client_metadata``, ``truncation``, ``service_tier``, ``max_tool_calls``,
+``top_logprobs`` (OpenAI-only hints or server-side behaviour a translated provider has
+no field for).
 """
 
 import json
