@@ -172,7 +172,10 @@ def _spec(tool: JSONObject, name: str, prefix: str | None = None) -> ToolSpec:
 
 def _refuse_or_drop(kind: str, field: str, refuse: bool, dropped: list[str]) -> None:
     if refuse:
-        raise TranslationError(f"tool type {kind[:40]!r} cannot be run by this provider", field)
+        hint = (
+            " (custom tools take free-form text; declare a function tool instead)" if kind == "custom" else ""
+        )
+        raise TranslationError(f"tool type {kind[:40]!r} cannot be run by this provider{hint}", field)
     if kind not in dropped:
         dropped.append(kind)
 

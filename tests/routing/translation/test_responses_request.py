@@ -135,7 +135,9 @@ def test_custom_tool_inside_a_namespace_is_dropped() -> None:
     translated = translate({"input": "hi", "tools": [namespace]})
     assert translated.dropped_hosted_tools == ["custom"]
     assert len(translated.body["tools"]) == 2
-    assert refused({"input": "hi", "tools": [namespace]}, refuse=True).field == "tools.0.tools.2"
+    error = refused({"input": "hi", "tools": [namespace]}, refuse=True)
+    assert error.field == "tools.0.tools.2"
+    assert "'custom' cannot be run by this provider" in error.message
 
 
 # -- messages ------------------------------------------------------------------------------
