@@ -208,7 +208,8 @@ class ResponsesOutput:
     def _close_call(self, open_item: _OpenItem, status: str) -> tuple[list[JSONObject], JSONObject]:
         events: list[JSONObject] = []
         if not open_item.text:  # a call without arguments still needs a JSON object to parse
-            events.extend(self.add_text(open_item.output_index, "{}"))
+            open_item.text.append("{}")
+            events.append(self._delta("response.function_call_arguments.delta", open_item, "{}"))
         arguments = "".join(open_item.text)
         events.append(
             self.writer.event(
