@@ -35,8 +35,13 @@ from routing.translation.responses_events import (
     ResponsesEventWriter,
     usage_from_anthropic,
 )
-from routing.translation.responses_from_chat import CUT_OFF_MESSAGE
-from routing.translation.responses_output import SERVER_ERROR, ResponsesOutput, call_arguments
+from routing.translation.responses_output import (
+    CUT_OFF_MESSAGE,
+    SERVER_ERROR,
+    UpstreamToResponses,
+    call_arguments,
+    text_or_empty,
+)
 from routing.translation.responses_reasoning import encode_reasoning
 from routing.translation.responses_tools import FlatToolNames
 from routing.translation.shapes import JSONObject
@@ -60,32 +65,15 @@ class _Block:
     had_deltas: bool = False
 
 
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-class AnthropicToResponsesStream:
+class AnthropicToResponsesStream(UpstreamToResponses):
     """Feed Anthropic stream events (parsed ``data:`` payloads, each with its ``type``) in
     order; each call returns the Responses events to send. ``finish()`` when the upstream
     stream ends, ``fail()`` when it breaks. ``usage`` is the Anthropic usage seen so far."""
 
-    def __init__(
-        self,
-        *,
-        writer: ResponsesEventWriter,
-        tool_names: FlatToolNames,
-        upstream_names: ToolNameMap | None = None,
-    ) -> None:
-        self._output = ResponsesOutput(writer)
-        self._tool_names = tool_names
-        self._upstream_names = upstream_names or ToolNameMap()
+    def _init_state(self) -> None:
         self._blocks: dict[int, _Block] = {}
         self._stop_reason: str | None = None
         self.usage: JSONObject = {}
-
-    @property
-    def done(self) -> bool:
-        return self._output.finished
 
     def feed(self, event: JSONObject) -> list[JSONObject]:
         if self._output.finished or not isinstance(event, dict):
@@ -124,8 +112,8 @@ class AnthropicToResponsesStream:
         return events + self._output.fail(message, code=code, usage=usage_from_anthropic(self.usage))
 
     def _fail_with(self, error: JSONObject) -> list[JSONObject]:
-        message = _str(error.get("message")) or "The upstream answered with an error."
-        return self.fail(message, code=_ERROR_CODES.get(_str(error.get("type")), SERVER_ERROR))
+        message = text_or_empty(error.get("message")) or "The upstream answered with an error."
+        return self.fail(message, code=_ERROR_CODES.get(text_or_empty(error.get("type")), SERVER_ERROR))
 
     def _end(self) -> list[JSONObject]:
         incomplete = _INCOMPLETE_STOP.get(self._stop_reason or "")
@@ -147,7 +135,7 @@ class AnthropicToResponsesStream:
         if kind == "text":
             output_index, events = self._output.open_message()
             self._blocks[index] = _Block(output_index, {"type": "text"})
-            return events + self._output.add_text(output_index, _str(block.get("text")))
+            return events + self._output.add_text(output_index, text_or_empty(block.get("text")))
         if kind in ("thinking", "redacted_thinking"):
             output_index, events = self._output.open_reasoning()
             kept = (
@@ -157,18 +145,16 @@ class AnthropicToResponsesStream:
             )
             self._blocks[index] = _Block(output_index, kept)
             if kind == "thinking":
-                events.extend(self._thinking(self._blocks[index], _str(block.get("thinking"))))
-                kept["signature"] = _str(block.get("signature"))
+                events.extend(self._thinking(self._blocks[index], text_or_empty(block.get("thinking"))))
+                kept["signature"] = text_or_empty(block.get("signature"))
             return events
         if kind == "tool_use":
             return self._tool_use_start(index, block)
         return []  # server tools and their results, and types still to come
 
     def _tool_use_start(self, index: int, block: JSONObject) -> list[JSONObject]:
-        name = self._upstream_names.to_client(_str(block.get("name")))
-        namespace, client_name = self._tool_names.restore(name)
-        output_index, events = self._output.open_call(
-            call_id=_str(block.get("id")), name=client_name, namespace=namespace
+        output_index, events = self._open_call(
+            text_or_empty(block.get("id")), text_or_empty(block.get("name"))
         )
         whole = block.get("input")
         self._blocks[index] = _Block(
@@ -187,9 +173,9 @@ class AnthropicToResponsesStream:
             return []
         kind = delta.get("type")
         if kind == "signature_delta" and state.block["type"] == "thinking":
-            state.block["signature"] += _str(delta.get("signature"))
+            state.block["signature"] += text_or_empty(delta.get("signature"))
             return []
-        text = _str(delta.get(_DELTA_TEXT.get(_str(kind), "")))
+        text = text_or_empty(delta.get(_DELTA_TEXT.get(text_or_empty(kind), "")))
         if kind == "thinking_delta" and state.block["type"] == "thinking":
             return self._thinking(state, text)
         if (kind, state.block["type"]) in (("text_delta", "text"), ("input_json_delta", "tool_use")):

@@ -29,7 +29,6 @@ dropped connection).
 """
 
 import uuid
-from typing import Any
 
 from routing.translation.openai_fields import first_choice, reasoning_text
 from routing.translation.reasoning_details import continues, merged, reasoning_details, visible_text
@@ -39,35 +38,21 @@ from routing.translation.responses_events import (
     ResponsesEventWriter,
     usage_from_chat,
 )
-from routing.translation.responses_output import ResponsesOutput
+from routing.translation.responses_output import CUT_OFF_MESSAGE, UpstreamToResponses, text_or_empty
 from routing.translation.responses_reasoning import encode_reasoning
 from routing.translation.responses_tools import FlatToolNames
 from routing.translation.shapes import JSONObject
 from routing.translation.tool_names import ToolNameMap
 
 _INCOMPLETE_FINISH = {"length": INCOMPLETE_MAX_TOKENS, "content_filter": INCOMPLETE_CONTENT_FILTER}
-CUT_OFF_MESSAGE = "The upstream stream ended before the answer was finished."
 
 
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-class ChatToResponsesStream:
+class ChatToResponsesStream(UpstreamToResponses):
     """Feed Chat Completions chunks (parsed ``data:`` payloads) in order; each call returns
     the Responses events to send. ``finish()`` when the upstream stream ends, ``fail()``
     when it breaks. ``usage`` is the Responses usage seen so far (None until reported)."""
 
-    def __init__(
-        self,
-        *,
-        writer: ResponsesEventWriter,
-        tool_names: FlatToolNames,
-        upstream_names: ToolNameMap | None = None,
-    ) -> None:
-        self._output = ResponsesOutput(writer)
-        self._tool_names = tool_names
-        self._upstream_names = upstream_names or ToolNameMap()
+    def _init_state(self) -> None:
         self._reasoning_index: int | None = None
         self._reasoning_text: list[str] = []
         self._reasoning_entries: list[JSONObject] = []
@@ -76,10 +61,6 @@ class ChatToResponsesStream:
         self._pending_arguments: dict[int, list[str]] = {}  # fragments before the name came
         self._finish_reason: str | None = None
         self.usage: JSONObject | None = None
-
-    @property
-    def done(self) -> bool:
-        return self._output.finished
 
     def feed(self, chunk: JSONObject) -> list[JSONObject]:
         if self._output.finished or not isinstance(chunk, dict):
@@ -166,22 +147,19 @@ class ChatToResponsesStream:
         position = position if isinstance(position, int) and not isinstance(position, bool) else 0
         function = call.get("function")
         function = function if isinstance(function, dict) else {}
-        arguments = _str(function.get("arguments"))
+        arguments = text_or_empty(function.get("arguments"))
         if position in self._calls:
             return self._output.add_text(self._calls[position], arguments)
         self._pending_arguments.setdefault(position, []).append(arguments)
-        name = _str(function.get("name"))
+        name = text_or_empty(function.get("name"))
         if not name:
             return []  # the id and name have not come yet: keep the fragment until they do
-        return self._open_call(position, _str(call.get("id")), name)
+        return self._start_call(position, text_or_empty(call.get("id")), name)
 
-    def _open_call(self, position: int, call_id: str, name: str) -> list[JSONObject]:
+    def _start_call(self, position: int, call_id: str, name: str) -> list[JSONObject]:
         events = self._close_reasoning() + self._output.close_kinds("message")
         self._message_index = None
-        namespace, client_name = self._tool_names.restore(self._upstream_names.to_client(name))
-        output_index, opened = self._output.open_call(
-            call_id=call_id or f"call_{uuid.uuid4().hex[:24]}", name=client_name, namespace=namespace
-        )
+        output_index, opened = self._open_call(call_id or f"call_{uuid.uuid4().hex[:24]}", name)
         self._calls[position] = output_index
         events.extend(opened)
         return events + self._output.add_text(output_index, "".join(self._pending_arguments.pop(position)))
@@ -191,7 +169,7 @@ class ChatToResponsesStream:
         the client will reject rather than drop them silently."""
         events: list[JSONObject] = []
         for position in sorted(self._pending_arguments):
-            events.extend(self._open_call(position, "", "unknown_function"))
+            events.extend(self._start_call(position, "", "unknown_function"))
         return events
 
 

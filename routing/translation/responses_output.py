@@ -23,9 +23,12 @@ import json
 from dataclasses import dataclass, field
 
 from routing.translation.responses_events import ResponsesEventWriter
+from routing.translation.responses_tools import FlatToolNames
 from routing.translation.shapes import JSONObject
+from routing.translation.tool_names import ToolNameMap
 
 SERVER_ERROR = "server_error"
+CUT_OFF_MESSAGE = "The upstream stream ended before the answer was finished."
 
 
 @dataclass(slots=True)
@@ -94,16 +97,7 @@ class ResponsesOutput:
         item_id = self.writer.item_id("message")
         item = {"id": item_id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}
         index, events = self._add(item)
-        self._open[index].part_open = True
-        events.append(
-            self.writer.event(
-                "response.content_part.added",
-                item_id=item_id,
-                output_index=index,
-                content_index=0,
-                part=_text_part(""),
-            )
-        )
+        events.append(self._part_added(self._open[index], "response.content_part.added", "content_index"))
         return index, events
 
     def open_reasoning(self) -> tuple[int, list[JSONObject]]:
@@ -141,7 +135,6 @@ class ResponsesOutput:
         if open_item is None or not delta:
             return []
         open_item.text.append(delta)
-        item_id = open_item.item["id"]
         kind = open_item.item["type"]
         if kind == "function_call":
             return [self._delta("response.function_call_arguments.delta", open_item, delta)]
@@ -149,18 +142,18 @@ class ResponsesOutput:
             return [self._delta("response.output_text.delta", open_item, delta, content_index=0, logprobs=[])]
         events = []
         if not open_item.part_open:
-            open_item.part_open = True
             events.append(
-                self.writer.event(
-                    "response.reasoning_summary_part.added",
-                    item_id=item_id,
-                    output_index=index,
-                    summary_index=0,
-                    part=_summary_part(""),
-                )
+                self._part_added(open_item, "response.reasoning_summary_part.added", "summary_index")
             )
         events.append(self._delta("response.reasoning_summary_text.delta", open_item, delta, summary_index=0))
         return events
+
+    def _part_added(self, open_item: _OpenItem, event_type: str, index_field: str) -> JSONObject:
+        """The one content part of a message, or the one summary part of a reasoning item."""
+        open_item.part_open = True
+        part = _text_part("") if open_item.item["type"] == "message" else _summary_part("")
+        fields = {"item_id": open_item.item["id"], "output_index": open_item.output_index, index_field: 0}
+        return self.writer.event(event_type, **fields, part=part)
 
     def _delta(self, event_type: str, open_item: _OpenItem, delta: str, **fields: object) -> JSONObject:
         return self.writer.event(
@@ -262,3 +255,38 @@ def _summary_part(text: str) -> JSONObject:
 def call_arguments(value: object) -> str:
     """A complete tool input (an object) as the JSON string a function call carries."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def text_or_empty(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+class UpstreamToResponses:
+    """What both stream translations share: the output, and the client's tool names."""
+
+    def __init__(
+        self,
+        *,
+        writer: ResponsesEventWriter,
+        tool_names: FlatToolNames,
+        upstream_names: ToolNameMap | None = None,
+    ) -> None:
+        self._output = ResponsesOutput(writer)
+        self._tool_names = tool_names
+        self._upstream_names = upstream_names or ToolNameMap()
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """Each translation's own reading state (set here, not in ``__init__``, so the one
+        constructor signature serves both)."""
+
+    @property
+    def done(self) -> bool:
+        """The terminal event has been written."""
+        return self._output.finished
+
+    def _open_call(self, call_id: str, upstream_name: str) -> tuple[int, list[JSONObject]]:
+        """A function call item named as the client declared the tool: the provider's
+        sanitized name mapped back first, then a flattened namespace name restored."""
+        namespace, name = self._tool_names.restore(self._upstream_names.to_client(upstream_name))
+        return self._output.open_call(call_id=call_id, name=name, namespace=namespace)

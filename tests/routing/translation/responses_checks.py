@@ -16,6 +16,21 @@ from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from routing.translation.responses_events import sse
+from routing.translation.responses_tools import FlatToolNames
+
+# Codex's kinds of tools: a function, a namespace of functions, a hosted tool.
+TOOLS: list[dict[str, Any]] = [
+    {"type": "function", "name": "exec_command", "strict": True, "parameters": {"type": "object"}},
+    {
+        "type": "namespace",
+        "name": "multi_agent_v1",
+        "description": "agents",
+        "tools": [
+            {"type": "function", "name": "spawn_agent", "strict": True, "parameters": {"type": "object"}}
+        ],
+    },
+    {"type": "web_search", "external_web_access": False},
+]
 
 TERMINAL = {
     "response.completed": "completed",
@@ -127,3 +142,18 @@ def sdk_replay(events: list[dict[str, Any]], tools: list[dict[str, Any]] | None 
     if events[-1]["type"] == "response.completed":
         return state._completed_response
     return Response.model_validate(events[-1]["response"])
+
+
+def flat_names() -> FlatToolNames:
+    """The namespace tool of ``TOOLS`` as the request side flattens it."""
+    names = FlatToolNames()
+    names.flatten("multi_agent_v1", "spawn_agent")
+    return names
+
+
+def run(stream: Any, inputs: list[dict[str, Any]], *, end: bool = True) -> list[dict[str, Any]]:
+    """Every event a stream translation writes for ``inputs`` (and its ``finish()``)."""
+    events: list[dict[str, Any]] = []
+    for upstream in inputs:
+        events.extend(stream.feed(upstream))
+    return events + (stream.finish() if end else [])

@@ -10,20 +10,7 @@ from routing.translation.responses_events import (
     usage_from_chat,
 )
 from routing.translation.responses_output import ResponsesOutput
-from tests.routing.translation.responses_checks import check_grammar, parse_sse, sdk_replay
-
-CODEX_TOOLS = [
-    {"type": "function", "name": "exec_command", "strict": False, "parameters": {"type": "object"}},
-    {
-        "type": "namespace",
-        "name": "multi_agent_v1",
-        "description": "agents",
-        "tools": [
-            {"type": "function", "name": "spawn_agent", "strict": False, "parameters": {"type": "object"}}
-        ],
-    },
-    {"type": "web_search", "external_web_access": False},
-]
+from tests.routing.translation.responses_checks import TOOLS, check_grammar, parse_sse, sdk_replay
 
 
 def test_chat_usage_counts_the_whole_prompt_with_cached_and_reasoning_tokens() -> None:
@@ -85,7 +72,7 @@ def test_sse_names_the_event_and_sends_compact_json() -> None:
 def test_the_response_echoes_the_request_as_the_client_sent_it() -> None:
     request = {
         "model": "fast",
-        "tools": CODEX_TOOLS,
+        "tools": TOOLS,
         "tool_choice": "auto",
         "parallel_tool_calls": False,
         "instructions": "be brief",
@@ -98,7 +85,7 @@ def test_the_response_echoes_the_request_as_the_client_sent_it() -> None:
         "store": True,
     }
     echo = request_echo(request)
-    assert echo["tools"] is CODEX_TOOLS
+    assert echo["tools"] is TOOLS
     assert echo["store"] is False
     assert {key: echo[key] for key in ("tool_choice", "parallel_tool_calls", "instructions")} == {
         "tool_choice": "auto",
@@ -139,14 +126,14 @@ def test_writer_numbers_events_from_zero_and_makes_prefixed_ids() -> None:
 
 
 def test_an_answer_with_nothing_in_it_is_still_a_whole_stream() -> None:
-    output = ResponsesOutput(ResponsesEventWriter(request={"tools": CODEX_TOOLS}, client_model="m"))
+    output = ResponsesOutput(ResponsesEventWriter(request={"tools": TOOLS}, client_model="m"))
     events = output.finish(usage=None)
     assert check_grammar(events)["output"] == []
-    assert sdk_replay(events, CODEX_TOOLS).status == "completed"
+    assert sdk_replay(events, TOOLS).status == "completed"
 
 
 def test_every_item_type_in_one_stream_satisfies_the_sdk() -> None:
-    output = ResponsesOutput(ResponsesEventWriter(request={"tools": CODEX_TOOLS}, client_model="m"))
+    output = ResponsesOutput(ResponsesEventWriter(request={"tools": TOOLS}, client_model="m"))
     events = output.start()
     reasoning, opened = output.open_reasoning()
     events += opened + output.add_text(reasoning, "thinking")
@@ -158,7 +145,7 @@ def test_every_item_type_in_one_stream_satisfies_the_sdk() -> None:
     events += output.finish(usage=usage_from_chat({"prompt_tokens": 3, "completion_tokens": 4}))
     response = check_grammar(events)
     assert [item["type"] for item in response["output"]] == ["reasoning", "message", "function_call"]
-    final = sdk_replay(events, CODEX_TOOLS)
+    final = sdk_replay(events, TOOLS)
     assert final.output_text == "Hello"
     assert final.output[2].namespace == "multi_agent_v1"
     assert final.usage.total_tokens == 7

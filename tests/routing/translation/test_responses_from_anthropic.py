@@ -9,31 +9,12 @@ from routing.translation.responses_from_anthropic import (
 )
 from routing.translation.responses_reasoning import decode_reasoning
 from routing.translation.responses_tools import FlatToolNames
-from tests.routing.translation.responses_checks import check_grammar, sdk_replay
-
-TOOLS = [
-    {"type": "function", "name": "exec_command", "strict": True, "parameters": {"type": "object"}},
-    {
-        "type": "namespace",
-        "name": "multi_agent_v1",
-        "description": "agents",
-        "tools": [
-            {"type": "function", "name": "spawn_agent", "strict": True, "parameters": {"type": "object"}}
-        ],
-    },
-    {"type": "web_search"},
-]
-
-
-def _names() -> FlatToolNames:
-    names = FlatToolNames()
-    names.flatten("multi_agent_v1", "spawn_agent")
-    return names
+from tests.routing.translation.responses_checks import TOOLS, check_grammar, flat_names, run, sdk_replay
 
 
 def _stream() -> AnthropicToResponsesStream:
     writer = ResponsesEventWriter(request={"tools": TOOLS}, client_model="claude-alias")
-    return AnthropicToResponsesStream(writer=writer, tool_names=_names())
+    return AnthropicToResponsesStream(writer=writer, tool_names=flat_names())
 
 
 def _start(**usage: int) -> dict[str, Any]:
@@ -64,17 +45,8 @@ def _end(stop_reason: str, output_tokens: int = 0) -> list[dict[str, Any]]:
     ]
 
 
-def _run(
-    stream: AnthropicToResponsesStream, events: list[dict[str, Any]], *, end: bool = True
-) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for event in events:
-        out.extend(stream.feed(event))
-    return out + (stream.finish() if end else [])
-
-
 def test_signed_thinking_then_a_fragmented_tool_call_with_usage() -> None:
-    events = _run(
+    events = run(
         _stream(),
         [
             _start(
@@ -111,7 +83,7 @@ def test_signed_thinking_then_a_fragmented_tool_call_with_usage() -> None:
 
 
 def test_text_and_a_namespace_call_restored() -> None:
-    events = _run(
+    events = run(
         _stream(),
         [
             _start(input_tokens=5),
@@ -138,7 +110,7 @@ def test_text_and_a_namespace_call_restored() -> None:
 
 def test_redacted_thinking_is_a_reasoning_item_without_summary() -> None:
     block = {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va"}
-    events = _run(_stream(), [_start(), _block(0, block), _stop(0), *_end("end_turn")])
+    events = run(_stream(), [_start(), _block(0, block), _stop(0), *_end("end_turn")])
     reasoning = check_grammar(events)["output"][0]
     assert reasoning["summary"] == []
     assert decode_reasoning(reasoning["encrypted_content"]) == {"anthropic": block}
@@ -147,12 +119,12 @@ def test_redacted_thinking_is_a_reasoning_item_without_summary() -> None:
 
 def test_a_tool_use_with_its_whole_input_in_the_start_and_no_deltas() -> None:
     tool_use = {"type": "tool_use", "id": "toolu_3", "name": "exec_command", "input": {"cmd": "pwd"}}
-    events = _run(_stream(), [_start(), _block(0, tool_use), _stop(0), *_end("tool_use")])
+    events = run(_stream(), [_start(), _block(0, tool_use), _stop(0), *_end("tool_use")])
     assert check_grammar(events)["output"][0]["arguments"] == '{"cmd":"pwd"}'
 
 
 def test_server_tool_blocks_are_dropped() -> None:
-    events = _run(
+    events = run(
         _stream(),
         [
             _start(),
@@ -173,7 +145,7 @@ def test_server_tool_blocks_are_dropped() -> None:
 
 def test_max_tokens_is_incomplete_with_the_open_items_incomplete() -> None:
     stream = _stream()
-    events = _run(
+    events = run(
         stream,
         [
             _start(),
@@ -192,7 +164,7 @@ def test_max_tokens_is_incomplete_with_the_open_items_incomplete() -> None:
 def test_an_error_event_fails_the_response() -> None:
     stream = _stream()
     error = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
-    events = _run(
+    events = run(
         stream,
         [
             _start(input_tokens=3),
@@ -211,7 +183,7 @@ def test_an_error_event_fails_the_response() -> None:
 
 def test_a_stream_cut_before_message_stop_fails() -> None:
     stream = _stream()
-    events = _run(
+    events = run(
         stream,
         [
             _start(),
@@ -226,7 +198,7 @@ def test_a_stream_cut_before_message_stop_fails() -> None:
 
 def test_fail_mid_stream_from_the_door() -> None:
     stream = _stream()
-    events = _run(stream, [_start(), _block(0, {"type": "text", "text": "a"})], end=False)
+    events = run(stream, [_start(), _block(0, {"type": "text", "text": "a"})], end=False)
     events += stream.fail("upstream read timeout")
     assert check_grammar(events)["error"]["message"] == "upstream read timeout"
     assert stream.finish() == []
@@ -251,7 +223,7 @@ def test_a_whole_message_becomes_a_whole_response() -> None:
         "usage": {"input_tokens": 10, "cache_read_input_tokens": 5, "output_tokens": 7},
     }
     writer = ResponsesEventWriter(request={"tools": TOOLS}, client_model="claude-alias")
-    response = anthropic_to_responses_response(message, writer=writer, tool_names=_names())
+    response = anthropic_to_responses_response(message, writer=writer, tool_names=flat_names())
     parsed = Response.model_validate(response)
     assert parsed.status == "completed"
     assert [item.type for item in parsed.output] == ["reasoning", "message", "function_call"]

@@ -8,30 +8,12 @@ from routing.translation.responses_from_chat import ChatToResponsesStream, chat_
 from routing.translation.responses_reasoning import decode_reasoning
 from routing.translation.responses_tools import FlatToolNames
 from routing.translation.tool_names import ToolNameMap
-from tests.routing.translation.responses_checks import check_grammar, sdk_replay
-
-TOOLS = [
-    {"type": "function", "name": "exec_command", "strict": True, "parameters": {"type": "object"}},
-    {
-        "type": "namespace",
-        "name": "multi_agent_v1",
-        "description": "agents",
-        "tools": [
-            {"type": "function", "name": "spawn_agent", "strict": True, "parameters": {"type": "object"}}
-        ],
-    },
-]
-
-
-def _names() -> FlatToolNames:
-    names = FlatToolNames()
-    names.flatten("multi_agent_v1", "spawn_agent")
-    return names
+from tests.routing.translation.responses_checks import TOOLS, check_grammar, flat_names, run, sdk_replay
 
 
 def _stream(upstream_names: ToolNameMap | None = None) -> ChatToResponsesStream:
     writer = ResponsesEventWriter(request={"tools": TOOLS}, client_model="gw-model")
-    return ChatToResponsesStream(writer=writer, tool_names=_names(), upstream_names=upstream_names)
+    return ChatToResponsesStream(writer=writer, tool_names=flat_names(), upstream_names=upstream_names)
 
 
 def _chunk(delta: dict[str, Any] | None = None, finish: str | None = None) -> dict[str, Any]:
@@ -54,17 +36,8 @@ def _call(index: int, arguments: str, call_id: str | None = None, name: str | No
     return call
 
 
-def _run(
-    stream: ChatToResponsesStream, chunks: list[dict[str, Any]], *, end: bool = True
-) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for chunk in chunks:
-        events.extend(stream.feed(chunk))
-    return events + (stream.finish() if end else [])
-
-
 def test_text_deltas_and_usage_with_cached_and_reasoning_tokens() -> None:
-    events = _run(
+    events = run(
         _stream(),
         [
             _chunk({"role": "assistant", "content": ""}),
@@ -95,7 +68,7 @@ def test_text_deltas_and_usage_with_cached_and_reasoning_tokens() -> None:
 
 
 def test_parallel_calls_with_fragmented_arguments_and_a_namespace_restored() -> None:
-    events = _run(
+    events = run(
         _stream(),
         [
             _chunk({"role": "assistant", "tool_calls": [_call(0, "", "call_a", "exec_command")]}),
@@ -121,7 +94,7 @@ def test_parallel_calls_with_fragmented_arguments_and_a_namespace_restored() -> 
 
 
 def test_reasoning_content_then_a_tool_call_carries_the_reasoning_back() -> None:
-    events = _run(
+    events = run(
         _stream(),
         [
             _chunk({"role": "assistant", "reasoning_content": "I should "}),
@@ -147,7 +120,7 @@ def test_openrouter_reasoning_details_fragments_are_merged_into_encrypted_conten
     second = {"type": "reasoning.text", "text": "ing.", "index": 0, "format": "anthropic-claude-v1"}
     signature = {"type": "reasoning.text", "signature": "sig-1", "index": 0, "format": "anthropic-claude-v1"}
     encrypted = {"type": "reasoning.encrypted", "data": "opaque", "index": 1, "format": "anthropic-claude-v1"}
-    events = _run(
+    events = run(
         _stream(),
         [
             # OpenRouter repeats the text in ``reasoning``: the entries are the source, no double text.
@@ -170,7 +143,7 @@ def test_openrouter_reasoning_details_fragments_are_merged_into_encrypted_conten
 
 def test_gemini_call_ids_with_thought_signatures_are_kept_unchanged() -> None:
     call_id = "call_9f__thought__CiQBVKhc7wX-signature=="
-    events = _run(
+    events = run(
         _stream(),
         [
             _chunk({"tool_calls": [_call(0, '{"cmd":"pwd"}', call_id, "exec_command")]}),
@@ -184,7 +157,7 @@ def test_a_sanitized_name_is_restored_before_the_namespace() -> None:
     upstream = ToolNameMap(
         sanitized_to_original={"multi_agent_v1__spawn_agent_ab12": "multi_agent_v1__spawn_agent"}
     )
-    events = _run(
+    events = run(
         _stream(upstream),
         [
             _chunk({"tool_calls": [_call(0, "{}", "c1", "multi_agent_v1__spawn_agent_ab12")]}),
@@ -196,14 +169,14 @@ def test_a_sanitized_name_is_restored_before_the_namespace() -> None:
 
 
 def test_a_call_without_arguments_gets_an_empty_object() -> None:
-    events = _run(
+    events = run(
         _stream(), [_chunk({"tool_calls": [_call(0, "", "c1", "exec_command")]}), _chunk(finish="tool_calls")]
     )
     assert check_grammar(events)["output"][0]["arguments"] == "{}"
 
 
 def test_finish_reason_length_is_incomplete_for_max_output_tokens() -> None:
-    events = _run(_stream(), [_chunk({"content": "a long ans"}), _chunk(finish="length")])
+    events = run(_stream(), [_chunk({"content": "a long ans"}), _chunk(finish="length")])
     response = check_grammar(events)
     assert events[-1]["type"] == "response.incomplete"
     assert response["incomplete_details"] == {"reason": "max_output_tokens"}
@@ -212,13 +185,13 @@ def test_finish_reason_length_is_incomplete_for_max_output_tokens() -> None:
 
 
 def test_content_filter_is_incomplete_for_content_filter() -> None:
-    events = _run(_stream(), [_chunk({"content": "x"}), _chunk(finish="content_filter")])
+    events = run(_stream(), [_chunk({"content": "x"}), _chunk(finish="content_filter")])
     assert check_grammar(events)["incomplete_details"] == {"reason": "content_filter"}
 
 
 def test_an_upstream_break_mid_stream_fails_the_response_with_items_closed() -> None:
     stream = _stream()
-    events = _run(
+    events = run(
         stream,
         [
             _chunk({"reasoning_content": "hmm"}),
@@ -236,7 +209,7 @@ def test_an_upstream_break_mid_stream_fails_the_response_with_items_closed() -> 
 
 
 def test_a_stream_that_ends_without_finish_reason_failed() -> None:
-    events = _run(_stream(), [_chunk({"content": "cut of"})])
+    events = run(_stream(), [_chunk({"content": "cut of"})])
     response = check_grammar(events)
     assert response["status"] == "failed"
     assert "ended before" in response["error"]["message"]
@@ -267,7 +240,7 @@ def test_a_whole_completion_becomes_a_whole_response() -> None:
         "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13},
     }
     writer = ResponsesEventWriter(request={"tools": TOOLS}, client_model="gw-model")
-    response = chat_to_responses_response(completion, writer=writer, tool_names=_names())
+    response = chat_to_responses_response(completion, writer=writer, tool_names=flat_names())
     parsed = Response.model_validate(response)
     assert parsed.status == "completed"
     assert [item.type for item in parsed.output] == ["reasoning", "message", "function_call"]
