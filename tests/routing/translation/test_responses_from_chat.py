@@ -1,9 +1,12 @@
+import json
 from typing import Any
 
+import httpx
+from openai import OpenAI
 from openai.types.responses import Response
 
 from routing.translation.reasoning_details import merged
-from routing.translation.responses_events import ResponsesEventWriter
+from routing.translation.responses_events import ResponsesEventWriter, sse
 from routing.translation.responses_from_chat import ChatToResponsesStream, chat_to_responses_response
 from routing.translation.responses_reasoning import decode_reasoning
 from routing.translation.responses_tools import FlatToolNames
@@ -256,3 +259,53 @@ def test_a_whole_completion_cut_by_length_is_incomplete() -> None:
     response = chat_to_responses_response(completion, writer=writer, tool_names=FlatToolNames())
     assert Response.model_validate(response).status == "incomplete"
     assert response["incomplete_details"] == {"reason": "max_output_tokens"}
+
+
+def test_the_openai_client_streams_and_creates_from_these_answers() -> None:
+    """The SDK's own ``responses.stream()`` and ``responses.create()`` over HTTP (an
+    in-process transport) read the SSE bytes and the JSON this module writes."""
+    chunks = [
+        _chunk({"reasoning_content": "plan"}),
+        _chunk({"content": "Hi"}),
+        _chunk({"tool_calls": [_call(0, '{"task":', "call_1", "multi_agent_v1__spawn_agent")]}),
+        _chunk({"tool_calls": [_call(0, '"t"}')]}),
+        _chunk(finish="tool_calls"),
+        _usage_chunk(prompt_tokens=4, completion_tokens=6),
+    ]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        writer = ResponsesEventWriter(request=body, client_model=body["model"])
+        if body.get("stream"):
+            stream = ChatToResponsesStream(writer=writer, tool_names=flat_names())
+            events = run(stream, chunks)
+            return httpx.Response(
+                200,
+                content=b"".join(sse(event) for event in events),
+                headers={"content-type": "text/event-stream"},
+            )
+        completion = {
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"content": "Hi"}}],
+            "usage": {"prompt_tokens": 4, "completion_tokens": 1},
+        }
+        return httpx.Response(
+            200, json=chat_to_responses_response(completion, writer=writer, tool_names=flat_names())
+        )
+
+    client = OpenAI(
+        base_url="http://127.0.0.1/v1",
+        api_key="k",
+        http_client=httpx.Client(transport=httpx.MockTransport(answer)),
+    )
+    with client.responses.stream(model="gw-model", input="hi", tools=TOOLS) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert kinds[0] == "response.created"
+    assert kinds[-1] == "response.completed"
+    assert final.output_text == "Hi"
+    assert final.output[2].parsed_arguments == {"task": "t"}
+    assert final.usage is not None
+    assert final.usage.total_tokens == 10
+    created = client.responses.create(model="gw-model", input="hi")
+    assert created.output_text == "Hi"
+    assert created.status == "completed"
