@@ -38,6 +38,7 @@ from routing.translation.responses_events import (
 from routing.translation.responses_output import (
     CUT_OFF_MESSAGE,
     SERVER_ERROR,
+    UPSTREAM_ERROR_MESSAGE,
     UpstreamToResponses,
     call_arguments,
     text_or_empty,
@@ -112,7 +113,7 @@ class AnthropicToResponsesStream(UpstreamToResponses):
         return events + self._output.fail(message, code=code, usage=usage_from_anthropic(self.usage))
 
     def _fail_with(self, error: JSONObject) -> list[JSONObject]:
-        message = text_or_empty(error.get("message")) or "The upstream answered with an error."
+        message = text_or_empty(error.get("message")) or UPSTREAM_ERROR_MESSAGE
         return self.fail(message, code=_ERROR_CODES.get(text_or_empty(error.get("type")), SERVER_ERROR))
 
     def _end(self) -> list[JSONObject]:

@@ -38,7 +38,12 @@ from routing.translation.responses_events import (
     ResponsesEventWriter,
     usage_from_chat,
 )
-from routing.translation.responses_output import CUT_OFF_MESSAGE, UpstreamToResponses, text_or_empty
+from routing.translation.responses_output import (
+    CUT_OFF_MESSAGE,
+    UPSTREAM_ERROR_MESSAGE,
+    UpstreamToResponses,
+    text_or_empty,
+)
 from routing.translation.responses_reasoning import encode_reasoning
 from routing.translation.responses_tools import FlatToolNames
 from routing.translation.shapes import JSONObject
@@ -58,6 +63,7 @@ class ChatToResponsesStream(UpstreamToResponses):
         self._reasoning_entries: list[JSONObject] = []
         self._message_index: int | None = None
         self._calls: dict[int, int] = {}  # upstream tool call index -> output_index
+        self._call_ids: dict[int, str] = {}  # upstream tool call index -> the id it came with
         self._pending_arguments: dict[int, list[str]] = {}  # fragments before the name came
         self._finish_reason: str | None = None
         self.usage: JSONObject | None = None
@@ -68,6 +74,9 @@ class ChatToResponsesStream(UpstreamToResponses):
         events = self._output.start()
         if isinstance(chunk.get("usage"), dict):
             self.usage = usage_from_chat(chunk["usage"])
+        error = chunk.get("error")
+        if isinstance(error, dict):  # OpenRouter and others report a failure mid-stream this way
+            return events + self.fail(text_or_empty(error.get("message")) or UPSTREAM_ERROR_MESSAGE)
         choice = first_choice(chunk)
         if choice is None:
             return events
@@ -148,19 +157,27 @@ class ChatToResponsesStream(UpstreamToResponses):
         function = call.get("function")
         function = function if isinstance(function, dict) else {}
         arguments = text_or_empty(function.get("arguments"))
+        call_id = text_or_empty(call.get("id"))
+        known_id = self._call_ids.get(position)
+        if known_id and call_id and call_id != known_id:
+            # Another id at an index already used (some providers send every call whole at
+            # index 0): more of the call that came with this id, or a new call.
+            found = [known for known, upstream_id in self._call_ids.items() if upstream_id == call_id]
+            position = found[0] if found else -1 - len(self._calls)
         if position in self._calls:
             return self._output.add_text(self._calls[position], arguments)
         self._pending_arguments.setdefault(position, []).append(arguments)
         name = text_or_empty(function.get("name"))
         if not name:
             return []  # the id and name have not come yet: keep the fragment until they do
-        return self._start_call(position, text_or_empty(call.get("id")), name)
+        return self._start_call(position, call_id, name)
 
     def _start_call(self, position: int, call_id: str, name: str) -> list[JSONObject]:
         events = self._close_reasoning() + self._output.close_kinds("message")
         self._message_index = None
         output_index, opened = self._open_call(call_id or f"call_{uuid.uuid4().hex[:24]}", name)
         self._calls[position] = output_index
+        self._call_ids[position] = call_id
         events.extend(opened)
         return events + self._output.add_text(output_index, "".join(self._pending_arguments.pop(position)))
 

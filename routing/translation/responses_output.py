@@ -29,6 +29,7 @@ from routing.translation.tool_names import ToolNameMap
 
 SERVER_ERROR = "server_error"
 CUT_OFF_MESSAGE = "The upstream stream ended before the answer was finished."
+UPSTREAM_ERROR_MESSAGE = "The upstream answered with an error."
 
 
 @dataclass(slots=True)

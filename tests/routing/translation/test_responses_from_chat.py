@@ -309,3 +309,31 @@ def test_the_openai_client_streams_and_creates_from_these_answers() -> None:
     created = client.responses.create(model="gw-model", input="hi")
     assert created.output_text == "Hi"
     assert created.status == "completed"
+
+
+def test_whole_calls_all_at_index_zero_are_separate_calls() -> None:
+    events = run(
+        _stream(),
+        [
+            _chunk({"tool_calls": [_call(0, '{"cmd":"a"}', "call_1", "exec_command")]}),
+            _chunk({"tool_calls": [_call(0, '{"cmd":"b"}', "call_2", "exec_command")]}),
+            _chunk({"tool_calls": [_call(0, "", "call_2")]}),  # the same id again is the same call
+            _chunk(finish="tool_calls"),
+        ],
+    )
+    calls = check_grammar(events)["output"]
+    assert [(call["call_id"], call["arguments"]) for call in calls] == [
+        ("call_1", '{"cmd":"a"}'),
+        ("call_2", '{"cmd":"b"}'),
+    ]
+
+
+def test_an_error_chunk_mid_stream_fails_the_response() -> None:
+    stream = _stream()
+    events = run(
+        stream, [_chunk({"content": "par"}), {"error": {"code": 502, "message": "provider went away"}}]
+    )
+    response = check_grammar(events)
+    assert response["status"] == "failed"
+    assert response["error"]["message"] == "provider went away"
+    assert stream.feed(_chunk({"content": "more"})) == []
