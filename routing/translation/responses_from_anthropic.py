@@ -107,6 +107,8 @@ class AnthropicToResponsesStream(UpstreamToResponses):
         return [] if self._output.finished else self.fail(CUT_OFF_MESSAGE)
 
     def fail(self, message: str, *, code: str = SERVER_ERROR) -> list[JSONObject]:
+        if self._output.finished:
+            return []
         events: list[JSONObject] = []
         for index in sorted(self._blocks):
             events.extend(self._block_stop(index, status="incomplete"))

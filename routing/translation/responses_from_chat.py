@@ -95,6 +95,8 @@ class ChatToResponsesStream(UpstreamToResponses):
         return events
 
     def finish(self) -> list[JSONObject]:
+        if self._output.finished:
+            return []
         if self._finish_reason is None:
             return self.fail(CUT_OFF_MESSAGE)
         events = self._open_pending_calls() + self._close_reasoning()
@@ -102,6 +104,8 @@ class ChatToResponsesStream(UpstreamToResponses):
         return events + self._output.finish(usage=self.usage, incomplete_reason=incomplete)
 
     def fail(self, message: str) -> list[JSONObject]:
+        if self._output.finished:
+            return []
         events = self._close_reasoning(status="incomplete")
         return events + self._output.fail(message, usage=self.usage)
 
@@ -167,17 +171,18 @@ class ChatToResponsesStream(UpstreamToResponses):
         if position in self._calls:
             return self._output.add_text(self._calls[position], arguments)
         self._pending_arguments.setdefault(position, []).append(arguments)
+        self._call_ids.setdefault(position, call_id)
         name = text_or_empty(function.get("name"))
         if not name:
-            return []  # the id and name have not come yet: keep the fragment until they do
-        return self._start_call(position, call_id, name)
+            return []  # the name has not come yet: keep the fragment until it does
+        return self._start_call(position, self._call_ids[position] or call_id, name)
 
     def _start_call(self, position: int, call_id: str, name: str) -> list[JSONObject]:
         events = self._close_reasoning() + self._output.close_kinds("message")
         self._message_index = None
         output_index, opened = self._open_call(call_id or f"call_{uuid.uuid4().hex[:24]}", name)
         self._calls[position] = output_index
-        self._call_ids[position] = call_id
+        self._call_ids[position] = call_id  # the id as the upstream sent it (none: none)
         events.extend(opened)
         return events + self._output.add_text(output_index, "".join(self._pending_arguments.pop(position)))
 
@@ -186,7 +191,7 @@ class ChatToResponsesStream(UpstreamToResponses):
         the client will reject rather than drop them silently."""
         events: list[JSONObject] = []
         for position in sorted(self._pending_arguments):
-            events.extend(self._start_call(position, "", "unknown_function"))
+            events.extend(self._start_call(position, self._call_ids.get(position, ""), "unknown_function"))
         return events
 
 

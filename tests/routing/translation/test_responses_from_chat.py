@@ -337,3 +337,19 @@ def test_an_error_chunk_mid_stream_fails_the_response() -> None:
     assert response["status"] == "failed"
     assert response["error"]["message"] == "provider went away"
     assert stream.feed(_chunk({"content": "more"})) == []
+
+
+def test_a_call_whose_name_comes_after_its_id_keeps_its_id_and_arguments() -> None:
+    first = {"index": 0, "id": "call_late", "type": "function", "function": {"arguments": '{"cmd"'}}
+    events = run(
+        _stream(),
+        [
+            _chunk({"tool_calls": [first]}),
+            _chunk(
+                {"tool_calls": [{"index": 0, "function": {"name": "exec_command", "arguments": ':"x"}'}}]}
+            ),
+            _chunk(finish="tool_calls"),
+        ],
+    )
+    call = check_grammar(events)["output"][0]
+    assert (call["call_id"], call["name"], call["arguments"]) == ("call_late", "exec_command", '{"cmd":"x"}')
