@@ -1,4 +1,5 @@
-"""A fast, scriptable mock upstream speaking OpenAI Chat Completions and Anthropic Messages.
+"""A fast, scriptable mock upstream speaking OpenAI Chat Completions, OpenAI Responses and
+Anthropic Messages (and playing Codex CLI's shell round trip: see ``shell_round_trip``).
 
 In tests: ``with MockUpstream() as mock:`` then point a provider at ``mock.base_url`` and use
 ``mock.script([...])``, ``mock.add_rule({...})``, ``mock.requests()``, ``mock.reset()``.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from tests.mock_upstream import replies
+from tests.mock_upstream import replies, responses_api, shell_round_trip
 from tests.mock_upstream.wire import Request, whole_response
 
 JSON_HEADERS = [("content-type", "application/json")]
@@ -21,6 +21,7 @@ SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cach
 
 class Endpoint(enum.Enum):
     CHAT_COMPLETIONS = "chat_completions"
+    RESPONSES = "responses"
     MESSAGES = "messages"
     COUNT_TOKENS = "count_tokens"
     MODELS = "models"
@@ -83,6 +84,8 @@ def classify(request: Request) -> Endpoint:
     method = request.method
     if method == "POST" and path.endswith("/chat/completions"):
         return Endpoint.CHAT_COMPLETIONS
+    if method == "POST" and path.endswith("/responses"):
+        return Endpoint.RESPONSES
     if method == "POST" and path.endswith("/messages/count_tokens"):
         return Endpoint.COUNT_TOKENS
     if method == "POST" and path.endswith("/messages"):
@@ -98,7 +101,8 @@ def speaks_anthropic(request: Request, endpoint: Endpoint) -> bool:
     """Anthropic endpoints, and shared ones (models, errors) asked by an Anthropic client."""
     if endpoint in (Endpoint.MESSAGES, Endpoint.COUNT_TOKENS):
         return True
-    return endpoint is not Endpoint.CHAT_COMPLETIONS and "anthropic-version" in request.headers
+    openai_only = (Endpoint.CHAT_COMPLETIONS, Endpoint.RESPONSES)
+    return endpoint not in openai_only and "anthropic-version" in request.headers
 
 
 def requested_model(request: Request) -> str:
@@ -143,32 +147,49 @@ def paced_parts(
 
 @lru_cache(maxsize=256)
 def _encoded_answer(endpoint: Endpoint, model: str, keep_alive: bool) -> bytes:
-    if endpoint is Endpoint.CHAT_COMPLETIONS:
-        payload = replies.openai_completion(model)
+    if endpoint is Endpoint.RESPONSES:
+        body = responses_api.default_json(model)
+    elif endpoint is Endpoint.CHAT_COMPLETIONS:
+        body = json.dumps(replies.openai_completion(model), separators=(",", ":")).encode()
     else:
-        payload = replies.anthropic_message(model)
-    body = json.dumps(payload, separators=(",", ":")).encode()
+        body = json.dumps(replies.anthropic_message(model), separators=(",", ":")).encode()
     return whole_response(200, JSON_HEADERS, body, keep_alive=keep_alive)
 
 
 def _answer(request: Request, endpoint: Endpoint, pacing: Pacing) -> Reply:
-    """A chat completion or a message, whole or streamed, for the model asked."""
+    """A chat completion, a message or a response, whole or streamed, for the model asked."""
     model = requested_model(request)
     shape = body_shape(request)
     if not shape.stream:
         return Reply(200, JSON_HEADERS, encoded=_encoded_answer(endpoint, model, request.keep_alive))
-    if endpoint is Endpoint.CHAT_COMPLETIONS:
+    if endpoint is Endpoint.RESPONSES:
+        parts = responses_api.default_stream_parts(model, pacing.chunks)
+    elif endpoint is Endpoint.CHAT_COMPLETIONS:
         parts = replies.openai_stream_parts(model, pacing.chunks, shape.include_usage)
     else:
         parts = replies.anthropic_stream_parts(model, pacing.chunks)
     return Reply(200, list(SSE_HEADERS), parts=paced_parts(*parts, pacing.delay_ms))
 
 
+def _shell_round_trip_turn(request: Request, endpoint: Endpoint) -> Reply | None:
+    """The scripted agent turn (see ``shell_round_trip``) when the request is part of one."""
+    if b"exec_command" not in request.body:  # cheap test first: the benchmark's hot path
+        return None
+    body = request.json()
+    turn = shell_round_trip.turn(body, endpoint.value) if isinstance(body, dict) else None
+    if turn is None:
+        return None
+    if isinstance(turn, bytes):
+        return Reply(200, list(JSON_HEADERS), turn)
+    return Reply(200, list(SSE_HEADERS), parts=[(0.0, event) for event in turn])
+
+
 def default_reply(request: Request, pacing: Pacing) -> Reply:
     """What the mock answers when no script entry or rule applies."""
     endpoint = classify(request)
-    if endpoint in (Endpoint.CHAT_COMPLETIONS, Endpoint.MESSAGES):
-        return _answer(request, endpoint, pacing_for(request, pacing))
+    if endpoint in (Endpoint.CHAT_COMPLETIONS, Endpoint.MESSAGES, Endpoint.RESPONSES):
+        agent_turn = _shell_round_trip_turn(request, endpoint)
+        return agent_turn or _answer(request, endpoint, pacing_for(request, pacing))
     if endpoint is Endpoint.COUNT_TOKENS:
         return json_reply(200, replies.anthropic_count_tokens())
     if endpoint is Endpoint.MODELS:
