@@ -1,13 +1,25 @@
-"""The relay that emits OpenAI Responses events: a Responses-API upstream's stream
+"""The relays that emit OpenAI Responses events: a Responses-API upstream's stream
 relayed byte for byte (``relay_bytes`` with ``ResponsesUsageSniffer`` and
-``responses_finished``). Usage is read from the terminal event's response."""
+``responses_finished``), or a Chat Completions or Anthropic stream translated event by
+event (``translated_to_responses``). Usage is read from the terminal event's response."""
 
 import json
 import re
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, Protocol
 
-from routing.relays.core import CLIENT_CLOSED
-from routing.sse import SSEDecoder, encode_event
+from routing.errors import scrub_secrets
+from routing.relays.core import (
+    CLIENT_CLOSED,
+    ByteSource,
+    log_stream_failure,
+    max_event_bytes,
+    stream_failed,
+    stream_failure_message,
+    stream_failure_status,
+)
+from routing.sse import SSEDecoder, SSEEvent, encode_event
+from routing.translation.responses_events import sse
 
 # The events that end a Responses stream; each carries the whole response, usage included.
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -85,3 +97,91 @@ def responses_finished(block: bytes) -> bool:
 def responses_error_event(message: str, error_type: str = "server_error") -> bytes:
     """The ``error`` event a Responses stream ends with when the gateway cuts it."""
     return encode_event("error", {"type": "error", "code": error_type, "message": message, "param": None})
+
+
+class ResponsesTranslator(Protocol):
+    """A stream translation to Responses events (``routing.translation.responses_from_*``):
+    fed each upstream event's parsed data, it answers the Responses events to send."""
+
+    @property
+    def done(self) -> bool: ...
+
+    def feed(self, data: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    def finish(self) -> list[dict[str, Any]]: ...
+
+    def fail(self, message: str) -> list[dict[str, Any]]: ...
+
+
+class _Translation:
+    """Runs upstream SSE events through a translator and keeps the terminal event it wrote."""
+
+    def __init__(self, translator: ResponsesTranslator, secrets: tuple[str, ...]) -> None:
+        self.translator = translator
+        self.secrets = secrets
+        self.terminal: dict[str, Any] | None = None
+
+    def encoded(self, events: list[dict[str, Any]]) -> bytes:
+        for event in events:
+            if event.get("type") in TERMINAL_EVENTS:
+                self.terminal = event
+        return b"".join(sse(event) for event in events)
+
+    def fed(self, upstream: Iterable[SSEEvent]) -> bytes:
+        out: list[bytes] = []
+        for event in upstream:
+            data = event.data
+            if event.event == "ping" or not data.strip() or data.strip() == "[DONE]":
+                continue
+            if '"error"' in data:  # an upstream error's message goes to the client: no secrets
+                data = scrub_secrets(data, self.secrets)
+            parsed = json.loads(data)
+            if isinstance(parsed, dict):
+                out.append(self.encoded(self.translator.feed(parsed)))
+            if self.translator.done:
+                break
+        return b"".join(out)
+
+    def outcome(self, status: int) -> tuple[dict[str, Any] | None, int, str]:
+        """Usage (accounting shape), status and error the stream is accounted with."""
+        response = self.terminal.get("response") if self.terminal else None
+        response = response if isinstance(response, dict) else {}
+        usage = responses_usage(response.get("usage"))
+        if status == CLIENT_CLOSED or response.get("status") != "failed":
+            return usage, status, ""
+        failed_status, message = _failure_of(response.get("error"))
+        return usage, failed_status, message
+
+
+async def translated_to_responses(
+    source: ByteSource,
+    translator: ResponsesTranslator,
+    *,
+    secrets: tuple[str, ...],
+    on_complete: Callable[[dict[str, Any] | None, int, str], None],
+) -> AsyncIterator[bytes]:
+    """An upstream stream (Chat chunks or Anthropic events) translated into Responses
+    events as it arrives, one write per upstream network chunk, always ending with one
+    terminal event: ``response.failed`` when the upstream errs, breaks or stops short.
+    Owns ``source`` and closes it; reports usage, status and error once at the end."""
+    decoder = SSEDecoder(max_event_bytes())
+    translation = _Translation(translator, secrets)
+    status = CLIENT_CLOSED
+    try:
+        async for raw in source.aiter_raw():
+            data = translation.fed(decoder.feed(raw))
+            if data:
+                yield data
+            if translator.done:
+                break
+        else:
+            tail = translation.fed(decoder.flush())
+            yield tail + translation.encoded(translator.finish())
+        status = 200
+    except Exception as exc:
+        log_stream_failure(exc)
+        status = stream_failure_status(exc)
+        yield translation.encoded(translator.fail(stream_failed(stream_failure_message(exc))))
+    finally:
+        await source.aclose()
+        on_complete(*translation.outcome(status))

@@ -11,6 +11,8 @@ import pytest
 import respx
 
 from providers.models import Provider
+from routing.doors.responses import RESPONSES_TABLE
+from routing.formats import WireFormat
 from routing.usage import UsageEvent
 from tests.gateway.conftest import make_provider
 
@@ -180,8 +182,11 @@ async def test_an_upstream_error_comes_back_in_the_openai_envelope(
 
 @pytest.mark.usefixtures("providers")  # mockant: Anthropic format, no Responses cell yet
 async def test_a_provider_the_door_has_no_cell_for_is_refused_naming_it(
-    openai_sdk: openai.AsyncOpenAI,
+    openai_sdk: openai.AsyncOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The table's rule, for a door and wire format that have no cell (every cell is
+    # filled today, so one is taken out).
+    monkeypatch.delitem(RESPONSES_TABLE, WireFormat.ANTHROPIC_MESSAGES)
     with pytest.raises(openai.BadRequestError) as caught:
         await openai_sdk.responses.create(model="mockant:claude-sonnet-4-5", input="Hello")
     assert caught.value.status_code == 400

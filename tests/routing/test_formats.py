@@ -49,7 +49,7 @@ def test_the_tables_today() -> None:
     both = {WireFormat.ANTHROPIC_MESSAGES, WireFormat.CHAT_COMPLETIONS}
     assert set(MESSAGES_TABLE) == both
     assert set(CHAT_COMPLETIONS_TABLE) == both
-    assert set(RESPONSES_TABLE) == {WireFormat.RESPONSES}
+    assert set(RESPONSES_TABLE) == {*both, WireFormat.RESPONSES}
 
 
 def test_responses_usage_in_the_accounted_shape() -> None:
