@@ -64,9 +64,13 @@ _TOOL_CHOICE_TYPES = {"auto": "auto", "required": "any", "none": "none"}
 def _thinking_block(item: JSONObject) -> JSONObject | None:
     state = decode_reasoning(item.get("encrypted_content"))
     block = state.get("anthropic") if state is not None else None
-    if isinstance(block, dict) and block.get("type") in _THINKING_BLOCKS:
-        return block
-    return None
+    if not isinstance(block, dict) or block.get("type") not in _THINKING_BLOCKS:
+        return None
+    if block["type"] == "thinking" and not block.get("signature"):
+        # A stream cut before the block's signature_delta: Anthropic refuses an unsigned
+        # thinking block, so the turn goes back without it.
+        return None
+    return block
 
 
 def _tool_use(item: JSONObject, names: FlatToolNames) -> JSONObject:

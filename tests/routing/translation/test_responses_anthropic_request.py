@@ -174,6 +174,8 @@ def test_redacted_thinking_is_carried_back_as_is() -> None:
         {"reasoning_details": [{"type": "reasoning.text", "text": "x"}]},
         {"anthropic": {"type": "text", "text": "not a thinking block"}},
         {"anthropic": "a string"},
+        {"anthropic": {"type": "thinking", "thinking": "cut before its signature", "signature": ""}},
+        {"anthropic": {"type": "thinking", "thinking": "no signature at all"}},
     ],
 )
 def test_reasoning_state_anthropic_cannot_verify_is_left_out(state: dict[str, Any]) -> None:
