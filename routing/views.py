@@ -22,6 +22,7 @@ from routing.errors import (
     openai_error_body,
     openai_status,
 )
+from routing.formats import Door, upstream_wire
 from routing.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from routing.metrics import render_metrics
 from routing.readiness import readiness_check
@@ -150,6 +151,9 @@ async def resolve(request: HttpRequest) -> HttpResponseBase:
             "model": name,
             "provider": resolution.provider.name,
             "api_format": resolution.provider.api_format,
+            "family": resolution.provider.family,
+            # The wire format each front door speaks to this provider (its table's cell).
+            "wire": {door.value: upstream_wire(door, resolution.provider).value for door in Door},
             "upstream_model": resolution.upstream_model,
             "steps": list(resolution.steps),
             "fallbacks": list(resolution.fallbacks),

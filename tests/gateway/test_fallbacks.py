@@ -125,3 +125,17 @@ async def test_the_resolve_endpoint_shows_the_unconfigured_prefix() -> None:
     assert resolved["provider"] == "mockai"
     assert resolved["upstream_model"] == "opnai:gpt-4o"
     assert any("'opnai' is not a configured provider" in step for step in resolved["steps"])
+
+
+async def test_the_resolve_endpoint_shows_the_family_and_each_doors_wire_format() -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://gw"
+    ) as http:
+        to_anthropic = (await http.get("/v1/vandamme/resolve", params={"model": "mockant:claude"})).json()
+    assert to_anthropic["provider"] == "mockant"
+    assert to_anthropic["wire"] == {
+        "messages": "anthropic_messages",
+        "chat_completions": "anthropic_messages",
+        "responses": "anthropic_messages",
+    }
+    assert to_anthropic["family"]
