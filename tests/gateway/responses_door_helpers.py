@@ -55,7 +55,9 @@ def families(transactional_db: None) -> dict[str, Provider]:
 # --- Chat Completions upstream ------------------------------------------------------------
 
 
-def chat_chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
+def chat_chunk(
+    delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any
+) -> dict[str, Any]:
     choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
     return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "up", "choices": choices, **extra}
 
@@ -114,7 +116,7 @@ def ant_sse(*events: dict[str, Any]) -> bytes:
 
 
 def ant_start() -> dict[str, Any]:
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_1",
         "type": "message",
         "role": "assistant",

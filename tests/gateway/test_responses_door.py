@@ -71,7 +71,8 @@ async def test_text_stream_keeps_the_grammar_and_the_sdk_reads_it(
     assert types == [event["type"] for event in events]
     assert final.status == "completed"
     assert final.output_text == "Hello"
-    assert final.usage is not None and final.usage.output_tokens == 12
+    assert final.usage is not None
+    assert final.usage.output_tokens == 12
     assert all(sent_body(route, n)["stream"] is True for n in range(2))
     assert_no_client_key(route)
     assert [(u.status, u.streamed, u.output_tokens, u.cached_tokens) for u in recorded_usage] == [
@@ -118,16 +119,17 @@ async def test_chat_tool_call_arguments_in_fragments(
 ) -> None:
     fragments = ['{"cm', 'd": "ec', 'ho hi"', "}"]
     respx_mock.post(CHAT_URL).respond(content=chat_tool_stream("exec_command", fragments), headers=SSE)
-    body = {"model": "chatty:up-model", "input": "run it", "tools": [FUNCTION_TOOL]}
+    body: dict[str, Any] = {"model": "chatty:up-model", "input": "run it", "tools": [FUNCTION_TOOL]}
     events, response = door_events(await door_stream(gateway_http, body))
     deltas = [e["delta"] for e in events if e["type"] == "response.function_call_arguments.delta"]
     assert "".join(deltas) == '{"cmd": "echo hi"}'
     [call] = response["output"]
     assert (call["type"], call["name"], call["call_id"]) == ("function_call", "exec_command", "call_1")
-    async with openai_sdk.responses.stream(**body) as stream:  # type: ignore[arg-type]
+    async with openai_sdk.responses.stream(**body) as stream:
         final = await stream.get_final_response()
     [item] = final.output
-    assert item.type == "function_call" and json.loads(item.arguments) == {"cmd": "echo hi"}
+    assert item.type == "function_call"
+    assert json.loads(item.arguments) == {"cmd": "echo hi"}
 
 
 async def test_anthropic_input_json_delta_fragments(
@@ -143,7 +145,7 @@ async def test_anthropic_input_json_delta_fragments(
         *({"type": "input_json_delta", "partial_json": f} for f in fragments),
     )
     respx_mock.post(ANT_URL).respond(content=ant_sse(ant_start(), *tool, *ant_end("tool_use")), headers=SSE)
-    body = {"model": "anty:claude-sonnet-4-5", "input": "run it", "tools": [FUNCTION_TOOL]}
+    body: dict[str, Any] = {"model": "anty:claude-sonnet-4-5", "input": "run it", "tools": [FUNCTION_TOOL]}
     events, response = door_events(await door_stream(gateway_http, body))
     [call] = response["output"]
     assert (call["name"], call["call_id"], json.loads(call["arguments"])) == (
@@ -152,7 +154,7 @@ async def test_anthropic_input_json_delta_fragments(
         {"cmd": "echo hi"},
     )
     assert len([e for e in events if e["type"] == "response.function_call_arguments.delta"]) >= 2
-    async with openai_sdk.responses.stream(**body) as stream:  # type: ignore[arg-type]
+    async with openai_sdk.responses.stream(**body) as stream:
         final = await stream.get_final_response()
     assert final.output[0].type == "function_call"
 

@@ -76,7 +76,11 @@ def upstream() -> Any:
 @pytest.mark.parametrize("case", BAD_INPUT)
 @pytest.mark.parametrize("model", [MODEL, "anty:claude-sonnet-4-5"])
 async def test_bad_input_is_a_400_naming_the_field(
-    case: str, model: str, families: dict[str, Provider], upstream: respx.Route, gateway_http: httpx.AsyncClient
+    case: str,
+    model: str,
+    families: dict[str, Provider],
+    upstream: respx.Route,
+    gateway_http: httpx.AsyncClient,
 ) -> None:
     fields, param = BAD_INPUT[case]
     body = {"model": model, "input": [USER], **fields}
@@ -115,26 +119,63 @@ async def test_previous_response_id_passes_to_a_responses_provider(
 # --- fuzz ---------------------------------------------------------------------------------
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 10**6) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=8,
 )
 _words = st.sampled_from(
     [
-        "message", "function_call", "function_call_output", "reasoning", "input_text", "input_image",
-        "output_text", "function", "namespace", "web_search", "json_schema", "user", "assistant",
-        "developer", "system", "auto", "none", "required", "", "custom", "tool_search",
+        "message",
+        "function_call",
+        "function_call_output",
+        "reasoning",
+        "input_text",
+        "input_image",
+        "output_text",
+        "function",
+        "namespace",
+        "web_search",
+        "json_schema",
+        "user",
+        "assistant",
+        "developer",
+        "system",
+        "auto",
+        "none",
+        "required",
+        "",
+        "custom",
+        "tool_search",
     ]
 )
 _keys = st.sampled_from(
     [
-        "type", "role", "content", "name", "call_id", "arguments", "output", "text", "tools",
-        "parameters", "summary", "encrypted_content", "image_url", "id", "namespace", "schema",
-        "format", "effort",
+        "type",
+        "role",
+        "content",
+        "name",
+        "call_id",
+        "arguments",
+        "output",
+        "text",
+        "tools",
+        "parameters",
+        "summary",
+        "encrypted_content",
+        "image_url",
+        "id",
+        "namespace",
+        "schema",
+        "format",
+        "effort",
     ]
 )
-_value = st.deferred(lambda: _words | _json | st.lists(_object, max_size=3) | _object)
-_object = st.dictionaries(_keys, _value, max_size=4)
+_value: st.SearchStrategy[Any] = st.deferred(lambda: _words | _json | st.lists(_object, max_size=3) | _object)
+_object: st.SearchStrategy[dict[str, Any]] = st.dictionaries(_keys, _value, max_size=4)
 _body = st.fixed_dictionaries(
     {"model": st.just(MODEL)},
     optional={

@@ -23,7 +23,6 @@ from tests.gateway.responses_door_helpers import (
     FUNCTION_TOOL,
     NATIVE_URL,
     SECRETS,
-    ant_block,
     ant_sse,
     ant_start,
     ant_text_stream,
@@ -40,7 +39,11 @@ from tests.gateway.responses_door_helpers import (
 __all__ = ["families"]
 
 SSE = {"content-type": "text/event-stream"}
-MODELS = {"chat": ("chatty:up-model", CHAT_URL), "native": ("native:gpt-5", NATIVE_URL), "anthropic": ("anty:claude-sonnet-4-5", ANT_URL)}
+MODELS = {
+    "chat": ("chatty:up-model", CHAT_URL),
+    "native": ("native:gpt-5", NATIVE_URL),
+    "anthropic": ("anty:claude-sonnet-4-5", ANT_URL),
+}
 WEB_SEARCH = {"type": "web_search"}
 
 
@@ -54,7 +57,9 @@ def _upstream_error(family: str, status: int) -> dict[str, Any]:
     if family == "anthropic":
         kind = "rate_limit_error" if status == 429 else "api_error"
         return {"type": "error", "error": {"type": kind, "message": f"upstream says {status} {SECRETS[2]}"}}
-    return {"error": {"message": f"upstream says {status} {SECRETS[0]}", "type": "server_error", "code": None}}
+    return {
+        "error": {"message": f"upstream says {status} {SECRETS[0]}", "type": "server_error", "code": None}
+    }
 
 
 @pytest.mark.parametrize("status", [429, 500])
@@ -108,7 +113,9 @@ MID_STREAM_ERRORS = {
     ),
 }
 CUT_SHORT = {
-    "chat": chat_text_stream("Hel", "lo").split(b'data: {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "up", "choices": [{"index": 0, "delta": {}')[0],
+    "chat": chat_text_stream("Hel", "lo").split(
+        b'data: {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "up", "choices": [{"index": 0, "delta": {}'
+    )[0],
     "anthropic": ant_text_stream("Hel", "lo").split(b"event: content_block_stop")[0],
 }
 
@@ -132,7 +139,8 @@ async def test_a_stream_that_errs_or_stops_short_ends_in_response_failed(
     assert response["error"]["message"]
     assert not any(secret in answer.text for secret in SECRETS)
     [event] = recorded_usage
-    assert event.status >= 400 and event.streamed
+    assert event.status >= 400
+    assert event.streamed
     # The SDK sees the failure, not a completed answer.
     async with openai_sdk.responses.stream(model=model, input="Hi") as stream:
         types = [e.type async for e in stream]
@@ -140,7 +148,10 @@ async def test_a_stream_that_errs_or_stops_short_ends_in_response_failed(
 
 
 async def test_a_native_stream_with_response_failed_is_accounted_as_an_error(
-    families: dict[str, Provider], respx_mock: respx.MockRouter, gateway_http: httpx.AsyncClient, recorded_usage: list[UsageEvent]
+    families: dict[str, Provider],
+    respx_mock: respx.MockRouter,
+    gateway_http: httpx.AsyncClient,
+    recorded_usage: list[UsageEvent],
 ) -> None:
     failed = native_text_stream().replace(b'"type": "response.completed"', b'"type": "response.failed"')
     failed = failed.replace(b"event: response.completed", b"event: response.failed")
@@ -159,13 +170,17 @@ async def test_hosted_tools_are_dropped_with_a_header(
     upstream = chat_text_stream("ok") if family == "chat" else ant_text_stream("ok")
     route = respx_mock.post(url).respond(content=upstream, headers=SSE)
     raw = await openai_sdk.responses.with_raw_response.create(
-        model=model, input="Hi", stream=True, tools=[FUNCTION_TOOL, WEB_SEARCH]  # type: ignore[list-item]
+        model=model,
+        input="Hi",
+        stream=True,
+        tools=[FUNCTION_TOOL, WEB_SEARCH],
     )
     assert raw.headers["x-vandamme-dropped-tools"] == "web_search"
     async for _ in raw.parse():
         pass
     tools = json.dumps(sent_body(route)["tools"])
-    assert "exec_command" in tools and "web_search" not in tools
+    assert "exec_command" in tools
+    assert "web_search" not in tools
 
 
 async def test_the_native_provider_gets_hosted_tools_unchanged(

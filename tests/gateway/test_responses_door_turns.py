@@ -51,8 +51,15 @@ def _next_input(first_input: list[dict[str, Any]], response: dict[str, Any], out
     """Turn 2's input as a store:false client builds it: turn 1's output items back as they
     came, then the call's output."""
     [call] = [item for item in response["output"] if item["type"] == "function_call"]
-    items = [{k: v for k, v in item.items() if k != "status" or item["type"] != "reasoning"} for item in response["output"]]
-    return [*first_input, *items, {"type": "function_call_output", "call_id": call["call_id"], "output": output}]
+    items = [
+        {k: v for k, v in item.items() if k != "status" or item["type"] != "reasoning"}
+        for item in response["output"]
+    ]
+    return [
+        *first_input,
+        *items,
+        {"type": "function_call_output", "call_id": call["call_id"], "output": output},
+    ]
 
 
 @pytest.mark.parametrize("family", ["chat", "anthropic"])
@@ -96,11 +103,17 @@ async def test_a_namespace_tool_round_trip(
     assert "spawn_agent" in flat_name
     # Back: name and namespace as the client declared them.
     [call] = response["output"]
-    assert (call["type"], call["name"], call.get("namespace")) == ("function_call", "spawn_agent", "multi_agent_v1")
+    assert (call["type"], call["name"], call.get("namespace")) == (
+        "function_call",
+        "spawn_agent",
+        "multi_agent_v1",
+    )
     assert json.loads(call["arguments"]) == {"task": 1}
     # Turn 2 (through the SDK): the call and its output flattened again upstream.
     async with openai_sdk.responses.stream(
-        model=model, input=_next_input(first_input, response, "agent-7"), tools=[FUNCTION_TOOL, NAMESPACE_TOOL]  # type: ignore[list-item]
+        model=model,
+        input=_next_input(first_input, response, "agent-7"),
+        tools=[FUNCTION_TOOL, NAMESPACE_TOOL],
     ) as stream:
         final = await stream.get_final_response()
     assert final.output_text == "spawned"
@@ -134,7 +147,9 @@ async def test_anthropic_thinking_and_signature_survive_a_tool_turn(
     )
     route = respx_mock.post(ANT_URL)
     route.side_effect = [
-        httpx.Response(200, content=ant_sse(ant_start(), *thinking, *tool, *ant_end("tool_use")), headers=SSE),
+        httpx.Response(
+            200, content=ant_sse(ant_start(), *thinking, *tool, *ant_end("tool_use")), headers=SSE
+        ),
         httpx.Response(200, content=ant_text_stream("done"), headers=SSE),
     ]
     first_input: list[Any] = [{"role": "user", "content": "run"}]
@@ -148,9 +163,12 @@ async def test_anthropic_thinking_and_signature_survive_a_tool_turn(
     }
     _, response = door_events(await door_stream(gateway_http, body))
     reasoning, call = response["output"]
-    assert reasoning["type"] == "reasoning" and reasoning["encrypted_content"]
+    assert reasoning["type"] == "reasoning"
+    assert reasoning["encrypted_content"]
     assert call["type"] == "function_call"
-    _, final = door_events(await door_stream(gateway_http, {**body, "input": _next_input(first_input, response, "hi")}))
+    _, final = door_events(
+        await door_stream(gateway_http, {**body, "input": _next_input(first_input, response, "hi")})
+    )
     assert final["status"] == "completed"
     assistant = sent_body(route, 1)["messages"][-2]
     assert assistant["role"] == "assistant"
@@ -164,7 +182,11 @@ async def test_anthropic_thinking_and_signature_survive_a_tool_turn(
 @pytest.fixture
 def deepseek(transactional_db: None) -> Provider:
     return make_provider(
-        "deep", base_url=DEEPSEEK_BASE, keys=("sk-test-deepseek-key-eeeeeeeeeeee",), family="deepseek", max_retries=0
+        "deep",
+        base_url=DEEPSEEK_BASE,
+        keys=("sk-test-deepseek-key-eeeeeeeeeeee",),
+        family="deepseek",
+        max_retries=0,
     )
 
 
@@ -172,7 +194,12 @@ async def test_deepseek_reasoning_content_survives_a_tool_turn(
     deepseek: Provider, respx_mock: respx.MockRouter, gateway_http: httpx.AsyncClient
 ) -> None:
     url = f"{DEEPSEEK_BASE}/chat/completions"
-    head = {"index": 0, "id": "call_7", "type": "function", "function": {"name": "exec_command", "arguments": ""}}
+    head = {
+        "index": 0,
+        "id": "call_7",
+        "type": "function",
+        "function": {"name": "exec_command", "arguments": ""},
+    }
     first = chat_sse(
         chat_chunk({"role": "assistant", "reasoning_content": "Need a "}),
         chat_chunk({"reasoning_content": "shell."}),
@@ -188,8 +215,9 @@ async def test_deepseek_reasoning_content_survives_a_tool_turn(
     first_input: list[Any] = [{"role": "user", "content": "list"}]
     body = {"model": "deep:deepseek-reasoner", "input": first_input, "tools": [FUNCTION_TOOL]}
     _, response = door_events(await door_stream(gateway_http, body))
-    reasoning, call = response["output"]
-    assert reasoning["type"] == "reasoning" and reasoning["encrypted_content"]
+    reasoning, _call = response["output"]
+    assert reasoning["type"] == "reasoning"
+    assert reasoning["encrypted_content"]
     assert "".join(part["text"] for part in reasoning["summary"]) in ("", "Need a shell.")
     door_events(await door_stream(gateway_http, {**body, "input": _next_input(first_input, response, "a b")}))
     assistant = sent_body(route, 1)["messages"][-2]

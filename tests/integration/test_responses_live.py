@@ -94,8 +94,11 @@ def _check_upstream(mock: MockUpstream, family: str, streamed: bool) -> None:
     assert request["json"]["model"] == model.split(":", 1)[1]
     assert bool(request["json"].get("stream")) is streamed
     headers = request["headers"]
-    assert UPSTREAM_KEYS[model.split(":")[0]] in headers.get("authorization", "") + headers.get("x-api-key", "")
-    assert GATEWAY_KEY not in str(headers) and GATEWAY_KEY not in request["body"]
+    assert UPSTREAM_KEYS[model.split(":")[0]] in headers.get("authorization", "") + headers.get(
+        "x-api-key", ""
+    )
+    assert GATEWAY_KEY not in str(headers)
+    assert GATEWAY_KEY not in request["body"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
