@@ -229,7 +229,12 @@ def tool_choice(body: JSONObject, declared: DeclaredTools) -> tuple[str, str | N
         return value, None
     kind = value["type"]
     if kind == "function":
-        return "function", call_name(value, declared.names)
+        name = call_name(value, declared.names)
+        if name not in {spec.name for spec in declared.specs}:
+            # Else it goes upstream and comes back as the provider's 400 (or a 502 when the
+            # provider ignores it and answers): the client's mistake, named as OpenAI does.
+            raise TranslationError("names a function that is not among tools", "tool_choice.name")
+        return "function", name
     if kind == "allowed_tools":
         return value["mode"], None
     return None
