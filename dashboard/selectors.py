@@ -13,9 +13,12 @@ from aliases.models import Alias
 from dashboard.stats import LATENCY_EDGES_MS, Window, fold
 from providers.models import ApiKey, Provider, ProviderLoadResult
 from routing.metrics import error_type
+from teams import spend
 from teams.models import UsageRecord
 
 RECENT_ERRORS = 20
+SPEND_DAYS = 30
+TOP_SPENDERS = 10
 KEY_STATES = ("healthy", "cooling", "failing", "disabled")
 
 
@@ -139,3 +142,24 @@ def recent_errors(limit: int = RECENT_ERRORS) -> list[dict[str, Any]]:
 
 def recent_usage(limit: int = 10) -> list[UsageRecord]:
     return list(UsageRecord.objects.order_by("-created_at")[:limit])
+
+
+def spend_overview(now: datetime | None = None) -> dict[str, Any]:
+    """Money for the dashboard: spend per day over ``SPEND_DAYS`` per team (the chart), the
+    top spending teams and keys of this month, the models without a price and the budgets
+    at or over their soft threshold."""
+    now = now or timezone.now()
+    days = spend.spend_days(now=now, days=SPEND_DAYS)  # one query for the chart and both tables
+    daily = days.daily_per_team(SPEND_DAYS)
+    chart = {
+        "labels": [day.strftime("%m-%d") for day in daily["days"]],
+        # Floats for drawing; an unpriced or empty day is drawn at 0 (the tables say what is unknown).
+        "series": {team: [float(value or 0) for value in values] for team, values in daily["teams"].items()},
+    }
+    return {
+        "chart": chart,
+        "teams": days.per_team()[:TOP_SPENDERS],
+        "keys": days.per_key()[:TOP_SPENDERS],
+        "unpriced_models": spend.unpriced_models(since=now - timedelta(days=SPEND_DAYS)),
+        "budgets": [status for status in spend.budget_statuses(now=now) if status.alerting],
+    }

@@ -17,6 +17,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "key_pools": selectors.key_health(),
         "load_results": selectors.load_summary(),
         "recent_errors": selectors.recent_errors(),
+        "spend": selectors.spend_overview(),
+        "spend_days": selectors.SPEND_DAYS,
         "streams_socket_path": f"/{SOCKET_PATH}",
     }
     return TemplateResponse(request, "dashboard/dashboard.html", context)

@@ -257,9 +257,13 @@ def _apply_toml_defaults(spec: ConfigSpec, defaults: Any, origin: str) -> None:
 def _apply_toml_provider(
     spec: ConfigSpec, section: str, table: dict[str, Any], origin: str, *, packaged: bool
 ) -> None:
+    if set(table) == {"prices"}:
+        return  # only prices (``pricing.loaders`` reads them): defines no provider
     provider = spec.provider(section.lower())
     provider.configured = provider.configured or not packaged
     for key, value in table.items():
+        if key == "prices":
+            continue  # read by ``pricing.loaders``
         if key == "api-key":
             _set_keys(provider, value, "file", origin)
         elif key == "aliases":

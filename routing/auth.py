@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from routing.errors import GatewayError
-from routing.table import NO_RATE_LIMITS, GatewayKeyConfig, RateLimits, RoutingTable, TeamConfig
+from routing.table import (
+    NO_RATE_LIMITS,
+    GatewayKeyConfig,
+    RateLimits,
+    RoutingTable,
+    SpendBudget,
+    TeamConfig,
+)
 
 GATEWAY_KEY_HEADER = "x-gateway-key"
 
@@ -35,6 +42,7 @@ class ClientAuth:
     key_prefix: str | None = None
     key_id: int | None = None
     key_limits: RateLimits = NO_RATE_LIMITS  # the gateway key's own, on top of the team's
+    key_spend_budget: SpendBudget | None = None  # the gateway key's own, on top of the team's
 
 
 def presented_api_key(headers: Mapping[str, str]) -> str | None:
@@ -76,6 +84,7 @@ def authenticate(headers: Mapping[str, str], table: RoutingTable) -> ClientAuth:
             key_prefix=team_key.prefix,
             key_id=team_key.key_id,
             key_limits=team_key.rate_limits,
+            key_spend_budget=team_key.spend_budget,
         )
     if expected and _matches(presented, expected):
         return ClientAuth(forwardable_key=forwardable)

@@ -12,18 +12,20 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
 from routing.access import check_team_access
 from routing.adapters.http import base_headers
 from routing.auth import ClientAuth
+from routing.call_cost import COST_HEADER, call_cost, cost_text, price_event
 from routing.errors import GatewayError, invalid_request
 from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
-from routing.limits.reservation import Reservation, reservation_estimate
+from routing.limits.reservation import Reservation, spend_estimate, token_estimate
 from routing.limits.service import limiter
 from routing.metrics import observe_call
 from routing.request_checks import check_model_name
@@ -52,6 +54,7 @@ class ProxyCall:
     started: float = field(default_factory=time.perf_counter)
     body_size: int = 0  # bytes of the JSON body: the token reservation's input estimate
     reservation: Reservation | None = field(default=None, repr=False)
+    recorded: UsageEvent | None = field(default=None, repr=False)  # the last outcome accounted
 
     @property
     def streamed(self) -> bool:
@@ -71,7 +74,9 @@ class ProxyCall:
         metrics and the access line's fields. In memory only; no I/O here.
 
         ``usage`` is in Anthropic's shape (``input_tokens``, ``output_tokens``,
-        ``cache_read_input_tokens``), whichever dialect the call spoke.
+        ``cache_read_input_tokens``, ``cache_creation_input_tokens``), whichever dialect
+        the call spoke, plus ``reasoning_output_tokens`` (of the output) where known.
+        The call is priced here, from the snapshot's price table (no I/O).
         """
         usage = usage or {}
         team = self.auth.team
@@ -87,6 +92,8 @@ class ProxyCall:
             input_tokens=usage.get("input_tokens") or 0,
             output_tokens=usage.get("output_tokens") or 0,
             cached_tokens=usage.get("cache_read_input_tokens") or 0,
+            cache_write_tokens=usage.get("cache_creation_input_tokens") or 0,
+            reasoning_tokens=usage.get("reasoning_output_tokens") or 0,
             ttft_ms=ttft_ms,
             error=redact_keys(error[:300], self.known_secrets()) if error else "",
             team_id=team.team_id if team else None,
@@ -94,10 +101,14 @@ class ProxyCall:
             key_prefix=self.auth.key_prefix or "",
             key_id=self.auth.key_id,
         )
+        provider = resolution.provider if resolution else None
+        model = resolution.upstream_model if resolution else ""
+        price_event(event, call_cost(self.table.prices, provider, model, event))
+        self.recorded = event
         usage_recorder.record(event)
         reservation, self.reservation = self.reservation, None  # settled once
         tokens = event.input_tokens + event.output_tokens
-        limiter.count(self.auth, tokens, event.created_at.timestamp(), reservation)
+        limiter.count(self.auth, tokens, event.created_at.timestamp(), reservation, cost_usd=event.cost_usd)
         observe_call(event)
         request = current_request.get()
         if request is not None:
@@ -115,12 +126,21 @@ class ProxyCall:
         as a model name becomes ``[redacted-key]`` (a name seen before costs a set lookup)."""
         return safe_model_name(name, self.known_secrets())
 
-    async def admit(self) -> None:
+    async def admit(self, resolution: Resolution) -> None:
         """Refuse the call (429, ``retry-after``) when its team or gateway key is over a
-        limit; count it and reserve its estimated tokens otherwise. Runs before any
-        upstream call."""
-        reserve = reservation_estimate(self.body_size, self.body)
-        self.reservation = await limiter.admit(self.auth, reserve=reserve)
+        limit; count it and reserve its estimated tokens and cost otherwise. Runs before
+        any upstream call, once resolved: the cost estimate takes the resolved model's
+        prices (a fallback that serves instead is settled on its real cost)."""
+        estimate = token_estimate(self.body_size, self.body)
+
+        def spend() -> int:  # only asked when the call has a spend budget
+            prices = self.table.prices
+            if prices is None:
+                return 0
+            unit = prices.unit_prices(resolution.provider, resolution.upstream_model, datetime.now(UTC))
+            return spend_estimate(estimate, unit)
+
+        self.reservation = await limiter.admit(self.auth, reserve=estimate.total, spend=spend)
 
     def watch_stream(self, resolution: Resolution) -> StreamWatch:
         """The hook for a stream this call answers with (see ``routing.stream_watch``)."""
@@ -168,11 +188,17 @@ async def serve_with_fallbacks(
         if validate is not None:
             validate(call.body)
         resolution = call.resolve(require_model(call.body))
-        await call.admit()
-        return await _dispatch_with_fallbacks(call, dispatch, resolution)
+        await call.admit(resolution)
+        response = await _dispatch_with_fallbacks(call, dispatch, resolution)
     except GatewayError as error:
         call.record(resolution, error.status, None, streamed=call.streamed, error=error.message)
         raise
+    recorded = call.recorded
+    # A whole answer was accounted before it left: its cost goes with it. A stream's
+    # cost is known only at its end (usage records, the access line, metrics).
+    if recorded is not None and not isinstance(response, StreamingHttpResponse) and not recorded.unpriced:
+        response[COST_HEADER] = cost_text(recorded.cost_usd)
+    return response
 
 
 async def _dispatch_with_fallbacks(

@@ -60,6 +60,16 @@ TIME_TO_FIRST_TOKEN = Histogram(
 TOKENS = Counter(
     "vandamme_tokens", "Tokens by kind: input, output, cached (input read from cache).", [*LABELS, "kind"]
 )
+COST = Counter(
+    "vandamme_cost_usd",
+    "What model calls cost in US dollars (overrides, else genai-prices' data; unpriced calls add nothing).",
+    LABELS,
+)
+UNPRICED = Counter(
+    "vandamme_unpriced_requests",
+    "Model calls that used tokens of a model with no known price (add an override to price it).",
+    ["provider", "model"],
+)
 ACTIVE_STREAMS = Gauge(
     "vandamme_active_streams", "Streams being relayed now.", LABELS, multiprocess_mode="livesum"
 )
@@ -119,6 +129,8 @@ class CallSeries:
         self.latency = LATENCY.labels(*labels)
         self.ttft = TIME_TO_FIRST_TOKEN.labels(*labels)
         self.tokens = {kind: TOKENS.labels(*labels, kind) for kind in ("input", "output", "cached")}
+        self.cost = COST.labels(*labels)
+        self.unpriced = UNPRICED.labels(labels[0], labels[1])
         self._requests: dict[int, Any] = {}
         self._errors: dict[int, Any] = {}
 
@@ -163,6 +175,10 @@ def observe_call(event: "UsageEvent") -> None:
     ):
         if count:
             series.tokens[kind].inc(count)
+    if event.cost_usd:
+        series.cost.inc(float(event.cost_usd))  # the counter is a float; records keep the Decimal
+    elif event.unpriced:
+        series.unpriced.inc()
 
 
 def observe_request_end(request: RequestScope) -> None:
@@ -276,3 +292,12 @@ def mark_process_dead() -> None:
 
 
 atexit.register(mark_process_dead)
+
+
+# Spend budgets (routing.limits.alerts): a period's spend reaching its soft threshold,
+# counted once per period (once per process while Redis is away).
+SPEND_ALERTS = Counter(
+    "vandamme_spend_alerts",
+    "Spend budgets that reached their alert threshold, once per period; budget: team or key.",
+    ["team", "budget"],
+)

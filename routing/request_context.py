@@ -115,6 +115,11 @@ def log_request(request: RequestScope) -> None:
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cached_tokens=usage.cached_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            # A string: the exact Decimal (a float would print 0.0034875000000000003).
+            cost_usd=None if usage.cost_usd is None else format(usage.cost_usd.normalize(), "f"),
+            unpriced=usage.unpriced,
         )
         if usage.ttft_ms is not None:
             fields["ttft_ms"] = usage.ttft_ms
@@ -132,6 +137,7 @@ def _access_text(fields: Mapping[str, Any]) -> str:
             f" {fields['provider']}:{fields['model']} team={fields['team'] or '-'}"
             f" tokens in={fields['input_tokens']} out={fields['output_tokens']}"
             f" cached={fields['cached_tokens']}"
+            f" cost={'unpriced' if fields['unpriced'] else fields['cost_usd'] or '0'}"
         )
     if "stream_status" in fields:
         text += f" stream_status={fields['stream_status']}"

@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import logging
 import time
+from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.db import connection
 from django.views.decorators.debug import sensitive_variables
 
 from aliases.models import Alias
+from pricing.selectors import price_table_build
 from providers.crypto import decrypt_secret
 from providers.endpoints import can_run_without_keys, region_from_base_url, service_account_project
 from providers.families import ApiFormat, HostedTools, ProviderFamily
@@ -33,12 +35,14 @@ from providers.headers import headers_open
 from providers.models import LoadStatus, Provider, ProviderLoadResult
 from routing.snapshot_watch import start_watcher
 from routing.table import (
+    DEFAULT_SPEND_ALERT_PERCENT,
     AliasConfig,
     GatewayKeyConfig,
     KeyConfig,
     ProviderConfig,
     RateLimits,
     RoutingTable,
+    SpendBudget,
     TeamConfig,
 )
 from teams.models import Team
@@ -99,14 +103,24 @@ def _gateway_keys() -> dict[str, GatewayKeyConfig]:
             rate_limits=RateLimits(team.requests_per_minute, team.tokens_per_minute),
             token_budget=team.token_budget,
             budget_period=team.budget_period,
+            spend_budget=_spend_budget(
+                team.spend_budget_usd, team.spend_budget_period, team.spend_alert_percent
+            ),
             hosted_tools=HostedTools(team.hosted_tools) if team.hosted_tools else None,
         )
         for key in team.keys.all():
             if key.enabled:
                 expires = key.expires_at.timestamp() if key.expires_at else None
                 key_limits = RateLimits(key.requests_per_minute, key.tokens_per_minute)
-                keys[key.key_hash] = GatewayKeyConfig(key.pk, key.prefix, config, expires, key_limits)
+                spend = _spend_budget(key.spend_budget_usd, key.spend_budget_period)
+                keys[key.key_hash] = GatewayKeyConfig(key.pk, key.prefix, config, expires, key_limits, spend)
     return keys
+
+
+def _spend_budget(
+    usd: Decimal | None, period: str, alert_percent: int = DEFAULT_SPEND_ALERT_PERCENT
+) -> SpendBudget | None:
+    return None if usd is None else SpendBudget(usd, period, alert_percent)
 
 
 def build_routing_table() -> RoutingTable:
@@ -152,6 +166,7 @@ def build_routing_table() -> RoutingTable:
         pattern_aliases=tuple(pattern_aliases),
         gateway_keys=_gateway_keys(),
         teams_configured=Team.objects.exists(),
+        prices=price_table_build(),
     )
 
 

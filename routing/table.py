@@ -1,8 +1,13 @@
 """The shapes of the routing snapshot. Pure data: no Django, no I/O."""
 
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from providers.families import ApiFormat, HostedTools, ProviderFamily
+
+if TYPE_CHECKING:
+    from pricing.costs import PriceTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,19 @@ class RateLimits:
 
 NO_RATE_LIMITS = RateLimits()
 
+DEFAULT_SPEND_ALERT_PERCENT = 80
+
+
+@dataclass(frozen=True, slots=True)
+class SpendBudget:
+    """US dollars a team or a gateway key may spend per calendar period (UTC). Only priced
+    calls are charged: a model with no known price costs nothing here."""
+
+    usd: Decimal
+    period: str = "month"  # day, week or month
+    # The soft threshold: one log line and a metric once a period's spend reaches it.
+    alert_percent: int = DEFAULT_SPEND_ALERT_PERCENT
+
 
 @dataclass(frozen=True)
 class TeamConfig:
@@ -79,6 +97,7 @@ class TeamConfig:
     rate_limits: RateLimits = NO_RATE_LIMITS
     token_budget: int | None = None  # input + output tokens per budget_period
     budget_period: str = "month"  # day, week or month (calendar, UTC)
+    spend_budget: SpendBudget | None = None  # a budget in money, beside the token budget
     # Hosted tools the serving provider cannot run: None follows the provider's policy.
     hosted_tools: HostedTools | None = None
 
@@ -92,6 +111,7 @@ class GatewayKeyConfig:
     team: TeamConfig
     expires_at: float | None = None  # epoch seconds
     rate_limits: RateLimits = NO_RATE_LIMITS  # in addition to the team's
+    spend_budget: SpendBudget | None = None  # in addition to the team's
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,8 @@ class RoutingTable:
     gateway_keys: dict[str, GatewayKeyConfig] = field(default_factory=dict)
     # Once any team exists the gateway is closed, even when every key is disabled.
     teams_configured: bool = False
+    # What calls cost (genai-prices' data and the operators' overrides); None: nothing priced.
+    prices: "PriceTable | None" = None
 
     @property
     def all_secrets(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ The check is a few type tests per field; only a bad value costs more.
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.backends.base.operations import BaseDatabaseOperations
@@ -36,7 +37,7 @@ def _column_limits() -> tuple[tuple[tuple[str, int, int], ...], tuple[tuple[str,
 
 
 INTEGER_COLUMNS, TEXT_COLUMNS = _column_limits()
-NULLABLE = frozenset({"ttft_ms"})
+NULLABLE = frozenset({"ttft_ms", "key_id"})
 _HIGH = {name: high for name, _, high in INTEGER_COLUMNS}
 _LONGEST = dict(TEXT_COLUMNS)
 
@@ -72,7 +73,12 @@ class UsageEvent:
     streamed: bool
     input_tokens: int = 0
     output_tokens: int = 0
-    cached_tokens: int = 0
+    cached_tokens: int = 0  # input tokens read from the cache (not in input_tokens)
+    cache_write_tokens: int = 0  # input tokens written to the cache (not in input_tokens)
+    reasoning_tokens: int = 0  # of output_tokens, reasoning
+    cost_usd: Decimal | None = None  # None: unpriced, or nothing to charge
+    unpriced: bool = False  # the served model has no known price
+    price_version: str = ""
     ttft_ms: int | None = None  # streams: time to the first chunk sent to the client
     error: str = ""  # an error answer's message (free of secrets)
     team_id: int | None = None
@@ -94,11 +100,20 @@ class UsageEvent:
     # The common case (every value fine) is a few comparisons per field, written out: this
     # runs once per request on the event loop. Only a bad value takes _clean_columns.
     def _numbers_fit(self) -> bool:
-        tokens, ttft = (self.input_tokens, self.output_tokens, self.cached_tokens), self.ttft_ms
+        tokens = (
+            self.input_tokens,
+            self.output_tokens,
+            self.cached_tokens,
+            self.cache_write_tokens,
+            self.reasoning_tokens,
+        )
+        ttft = self.ttft_ms
         return (
             type(tokens[0]) is int
             and type(tokens[1]) is int
             and type(tokens[2]) is int
+            and type(tokens[3]) is int
+            and type(tokens[4]) is int
             and min(tokens) >= 0
             and max(tokens) <= _HIGH["input_tokens"]
             and type(self.status) is int
@@ -138,6 +153,7 @@ class UsageEvent:
         """Plain JSON values (the spool file and the dead-letter table keep events so)."""
         data = asdict(self)
         data["created_at"] = self.created_at.isoformat()
+        data["cost_usd"] = None if self.cost_usd is None else str(self.cost_usd)
         return data
 
     @classmethod
@@ -145,6 +161,7 @@ class UsageEvent:
         """The event back from ``as_json``; unknown keys are ignored, bad values cleaned."""
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         known["created_at"] = _parse_time(known.get("created_at"))
+        known["cost_usd"] = _parse_cost(known.get("cost_usd"))
         return cls(**known)
 
 
@@ -156,3 +173,11 @@ def _parse_time(value: object) -> datetime:
     if parsed is None:
         return timezone.now()
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _parse_cost(value: object) -> Decimal | None:
+    try:
+        cost = Decimal(value) if isinstance(value, str | int) else None
+    except InvalidOperation:
+        return None
+    return cost if cost is not None and cost.is_finite() and cost >= 0 else None

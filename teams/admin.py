@@ -8,13 +8,14 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from audit.admin_hooks import AuditedAdmin, ReadOnlyAdmin
-from teams.models import GatewayKey, Team, TeamAlias, UsageDeadLetter, UsageRecord
+from teams.admin_spend import team_spend_context
+from teams.models import BudgetPeriod, GatewayKey, Team, TeamAlias, UsageDeadLetter, UsageRecord
 from teams.selectors import UsageFilter, usage_aggregate, usage_records
 from teams.services import gateway_key_create
 
@@ -26,6 +27,8 @@ KEY_COLUMNS = (
     "expires_at",
     "requests_per_minute",
     "tokens_per_minute",
+    "spend_budget_usd",
+    "spend_budget_period",
     "last_used_at",
     "created_at",
 )
@@ -76,6 +79,8 @@ class TeamAdmin(AuditedAdmin):
         "tokens_per_minute",
         "token_budget",
         "budget_period",
+        "spend_budget_usd",
+        "spend_budget_period",
         "allowed_providers",
         "allowed_models",
     )
@@ -88,6 +93,10 @@ class TeamAdmin(AuditedAdmin):
         ("Access", {"fields": ("allowed_providers", "allowed_models", "hosted_tools")}),
         ("Limits", {"fields": ("requests_per_minute", "tokens_per_minute", "token_budget", "budget_period")}),
         (
+            "Spend budget (US dollars; only priced calls are charged)",
+            {"fields": ("spend_budget_usd", "spend_budget_period", "spend_alert_percent")},
+        ),
+        (
             f"Usage, last {USAGE_SUMMARY_DAYS} days",
             {"fields": ("usage_by_day", "usage_by_provider", "usage_by_model")},
         ),
@@ -96,6 +105,20 @@ class TeamAdmin(AuditedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
         return super().get_queryset(request).annotate(key_total=Count("keys"))
+
+    # The spend panel (chart, keys, budgets) is drawn below the inlines by this template.
+    change_form_template = "admin/teams/team/change_form.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        team = self.get_object(request, object_id)
+        money = team_spend_context(team=team) if team is not None else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **money})
 
     @admin.display(description="keys", ordering="key_total")
     def key_count(self, obj: Team) -> int:
@@ -153,6 +176,8 @@ class TeamAdmin(AuditedAdmin):
                     expires_at=data.get("expires_at"),
                     requests_per_minute=data.get("requests_per_minute"),
                     tokens_per_minute=data.get("tokens_per_minute"),
+                    spend_budget_usd=data.get("spend_budget_usd"),
+                    spend_budget_period=data.get("spend_budget_period") or BudgetPeriod.MONTH,
                 )
                 formset.new_objects.append(key)
                 self._announce(request, key, plaintext)
@@ -199,11 +224,12 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         "model_served",
         "input_tokens",
         "output_tokens",
+        "cost_usd",
         "status",
         "latency_ms",
         "streamed",
     )
-    list_filter = ("provider", "status", "streamed", "team")
+    list_filter = ("provider", "status", "streamed", "unpriced", "team")
     list_select_related = ("team",)
     search_fields = ("team_name", "key_prefix", "model_requested", "model_served")
     date_hierarchy = "created_at"

@@ -1,5 +1,8 @@
 """Tenants of a shared gateway: teams, their gateway keys and their own aliases."""
 
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -31,6 +34,22 @@ class Team(models.Model):
         null=True, blank=True, help_text="Tokens per budget period."
     )
     budget_period = models.CharField(max_length=5, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH)
+    spend_budget_usd = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="US dollars per spend budget period; empty: no money budget.",
+    )
+    spend_budget_period = models.CharField(
+        max_length=5, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH
+    )
+    spend_alert_percent = models.PositiveSmallIntegerField(
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="A spend budget's soft threshold: one log line and a metric per period.",
+    )
     hosted_tools = models.CharField(
         max_length=8,
         blank=True,
@@ -63,6 +82,17 @@ class GatewayKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     requests_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the team's.")
     tokens_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the team's.")
+    spend_budget_usd = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="US dollars per period for this key, in addition to the team's; empty: none.",
+    )
+    spend_budget_period = models.CharField(
+        max_length=5, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -115,7 +145,21 @@ class UsageRecord(models.Model):
     model_served = models.CharField(max_length=300)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
-    cached_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0, help_text="Input tokens read from the cache.")
+    cache_write_tokens = models.PositiveIntegerField(default=0, help_text="Input tokens cached.")
+    reasoning_tokens = models.PositiveIntegerField(default=0, help_text="Of the output tokens, reasoning.")
+    cost_usd = models.DecimalField(
+        max_digits=18,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        help_text="What the call cost in US dollars; empty when the model has no known price.",
+    )
+    unpriced = models.BooleanField(default=False, help_text="The served model had no known price.")
+    price_version = models.CharField(
+        max_length=100, blank=True, help_text="The price data used: genai-prices' version or an override."
+    )
+    key_id = models.BigIntegerField(null=True, blank=True, help_text="The gateway key's id (spend per key).")
     status = models.PositiveSmallIntegerField()
     latency_ms = models.PositiveIntegerField(default=0)
     streamed = models.BooleanField(default=False)
@@ -129,6 +173,7 @@ class UsageRecord(models.Model):
         indexes = [
             models.Index(fields=["team", "created_at"], name="usage_team_time"),
             models.Index(fields=["provider", "created_at"], name="usage_provider_time"),
+            models.Index(fields=["key_id", "created_at"], name="usage_key_time"),
             # The dashboard's "recent errors": newest first, without scanning the successes.
             models.Index(
                 fields=["-created_at"], condition=models.Q(status__gte=400), name="usage_errors_recent"

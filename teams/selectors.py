@@ -3,22 +3,55 @@
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Aggregate, Count, DateField, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 
 from teams.models import UsageRecord
 
-# What a usage aggregate can be grouped by, and the expression that groups it.
-USAGE_GROUPS: dict[str, Any] = {
-    "day": TruncDate("created_at"),
-    "provider": F("provider"),
-    "model": F("model_served"),
-    "team": F("team_name"),
+# Time groups: calendar periods in UTC (weeks from Monday), as the budgets count them.
+TIME_GROUPS: dict[str, Any] = {
+    "day": TruncDate("created_at", tzinfo=UTC),
+    "week": TruncWeek("created_at", output_field=DateField(), tzinfo=UTC),
+    "month": TruncMonth("created_at", output_field=DateField(), tzinfo=UTC),
 }
+# What a usage aggregate can be grouped by: the output columns of a group and their
+# expressions. A gateway key is named by its id and prefix (and its team), which stay
+# in the records after the key is deleted.
+USAGE_GROUPS: dict[str, dict[str, Any]] = {
+    **{name: {name: expression} for name, expression in TIME_GROUPS.items()},
+    "provider": {"provider": F("provider")},
+    "model": {"model": F("model_served")},
+    "team": {"team": F("team_name")},
+    "key": {"key_id": F("key_id"), "key_prefix": F("key_prefix"), "team": F("team_name")},
+}
+# The figures of each group, in the order a CSV lists them.
+AGGREGATE_FIGURES = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "total_tokens",
+    "error_count",
+    "p50_latency_ms",
+    "cost_usd",
+    "unpriced_count",
+)
+
+
+# Sums of cost_usd, to the column's 10 places. PostgreSQL sums NUMERIC exactly at that scale;
+# SQLite sums REALs and Django hands them over with 15 significant digits, unquantized, so
+# both are quantized here to read alike (exact on SQLite below $100 000 a group).
+COST_PLACES = Decimal("1e-10")
+
+
+def money(value: Decimal | None) -> Decimal | None:
+    """A summed cost at the column's scale; ``None`` stays ``None`` (unknown is not 0)."""
+    return None if value is None else Decimal(value).quantize(COST_PLACES)
 
 
 class Median(Aggregate):
@@ -60,17 +93,31 @@ def usage_records(*, filters: UsageFilter) -> QuerySet[UsageRecord]:
     return records
 
 
-def _medians_in_python(records: QuerySet[UsageRecord], group: Any) -> dict[Any, float]:
-    """SQLite has no percentile aggregate: fetch (group, latency) pairs and take medians."""
+def group_columns(*, group_by: str, period: str | None = None) -> list[str]:
+    """The columns naming a group: the period's first (rows are a time series), then the group's."""
+    return [*(USAGE_GROUPS[period] if period else {}), *USAGE_GROUPS[group_by]]
+
+
+def _medians_in_python(records: QuerySet[UsageRecord], aliases: dict[str, Any]) -> dict[Any, float]:
+    """SQLite has no percentile aggregate: fetch (group…, latency) rows and take medians."""
     latencies: dict[Any, list[int]] = defaultdict(list)
-    for key, latency in records.annotate(group_key=group).values_list("group_key", "latency_ms"):
-        latencies[key].append(latency)
+    for *key, latency in records.annotate(**aliases).values_list(*aliases, "latency_ms"):
+        latencies[tuple(key)].append(latency)
     return {key: float(statistics.median(values)) for key, values in latencies.items()}
 
 
-def usage_aggregate(*, records: QuerySet[UsageRecord], group_by: str) -> list[dict[str, Any]]:
-    """Requests, tokens, errors and p50 latency per ``group_by`` (a key of ``USAGE_GROUPS``)."""
-    group = USAGE_GROUPS[group_by]
+def usage_aggregate(
+    *, records: QuerySet[UsageRecord], group_by: str, period: str | None = None
+) -> list[dict[str, Any]]:
+    """Requests, tokens, errors, p50 latency and spend per ``group_by`` (a key of
+    ``USAGE_GROUPS``), split by ``period`` (a key of ``TIME_GROUPS``) when given.
+
+    ``cost_usd`` sums the priced records only: a group without one has ``None``, never 0
+    (unknown is not free); ``unpriced_count`` says how many records had no price.
+    """
+    expressions = {**(USAGE_GROUPS[period] if period else {}), **USAGE_GROUPS[group_by]}
+    # Aliased: a column may share its name with a model field (provider, key_id).
+    aliases = {f"group_{column}": expression for column, expression in expressions.items()}
     in_database = connection.vendor == "postgresql"
     totals: dict[str, Any] = {
         "requests": Count("id"),
@@ -78,23 +125,24 @@ def usage_aggregate(*, records: QuerySet[UsageRecord], group_by: str) -> list[di
         "output_tokens": Sum("output_tokens", default=0),
         "cached_tokens": Sum("cached_tokens", default=0),
         "error_count": Count("id", filter=Q(status__gte=400)),
+        "cost_usd": Sum("cost_usd"),
+        "unpriced_count": Count("id", filter=Q(unpriced=True)),
     }
     if in_database:
         totals["p50_latency_ms"] = Median("latency_ms")
+    # NULLs first on both backends (SQLite and PostgreSQL disagree by default).
+    ordering = [F(alias).asc(nulls_first=True) for alias in aliases]
     rows = list(
-        records.order_by()
-        .annotate(group_key=group)
-        .values("group_key")
-        .annotate(**totals)
-        .order_by("group_key")
+        records.order_by().annotate(**aliases).values(*aliases).annotate(**totals).order_by(*ordering)
     )
-    medians = {} if in_database else _medians_in_python(records.order_by(), group)
+    medians = {} if in_database else _medians_in_python(records.order_by(), aliases)
     result = []
     for row in rows:
-        key = row.pop("group_key")
+        key = tuple(row.pop(alias) for alias in aliases)
         p50 = row.pop("p50_latency_ms") if in_database else medians.get(key)
-        total = row["input_tokens"] + row["output_tokens"]
-        result.append({group_by: key, **row, "total_tokens": total, "p50_latency_ms": p50})
+        row.update(total_tokens=row["input_tokens"] + row["output_tokens"], p50_latency_ms=p50)
+        row["cost_usd"] = money(row["cost_usd"])
+        result.append({**dict(zip(expressions, key, strict=True)), **{f: row[f] for f in AGGREGATE_FIGURES}})
     return result
 
 
@@ -104,3 +152,13 @@ def team_tokens_spent(*, team_id: int, start: datetime, until: datetime) -> int:
         team_id=team_id, created_at__gte=start, created_at__lt=until
     ).aggregate(total=Sum(F("input_tokens") + F("output_tokens")))["total"]
     return int(total or 0)
+
+
+def spend_usd(*, team_id: int, key_id: int | None = None, start: datetime, until: datetime) -> Decimal:
+    """US dollars the team's (or, with ``key_id``, that gateway key's) recorded requests
+    cost in ``[start, until)``. Unpriced requests (no ``cost_usd``) count nothing."""
+    records = UsageRecord.objects.filter(team_id=team_id, created_at__gte=start, created_at__lt=until)
+    if key_id is not None:
+        records = records.filter(key_id=key_id)
+    total = records.aggregate(total=Sum("cost_usd"))["total"]
+    return Decimal(total) if total is not None else Decimal(0)

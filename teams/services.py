@@ -3,17 +3,26 @@
 import hashlib
 import secrets
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import models, transaction
 from django.views.decorators.debug import sensitive_variables
 
-from teams.models import GatewayKey, Team, TeamAlias
+from teams.models import BudgetPeriod, GatewayKey, Team, TeamAlias
 
 KEY_PREFIX = "vdm-"
 # What may change on a key after creation; its secret never changes (make a new key).
 GATEWAY_KEY_EDITABLE = frozenset(
-    {"label", "enabled", "expires_at", "requests_per_minute", "tokens_per_minute"}
+    {
+        "label",
+        "enabled",
+        "expires_at",
+        "requests_per_minute",
+        "tokens_per_minute",
+        "spend_budget_usd",
+        "spend_budget_period",
+    }
 )
 
 M = TypeVar("M", bound=models.Model)
@@ -43,6 +52,8 @@ def gateway_key_create(
     expires_at: datetime | None = None,
     requests_per_minute: int | None = None,
     tokens_per_minute: int | None = None,
+    spend_budget_usd: Decimal | None = None,
+    spend_budget_period: str = BudgetPeriod.MONTH,
 ) -> tuple[GatewayKey, str]:
     """Create a key; returns it with its plaintext, which is never stored or shown again."""
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -56,6 +67,8 @@ def gateway_key_create(
         expires_at=expires_at,
         requests_per_minute=requests_per_minute,
         tokens_per_minute=tokens_per_minute,
+        spend_budget_usd=spend_budget_usd,
+        spend_budget_period=spend_budget_period,
     )
     return key, plaintext
 

@@ -1,5 +1,5 @@
 """The layering rules, checked on the source: apps depend in one direction
-(dashboard → routing → aliases, teams → providers → audit; apitokens stands alone), and the pure
+(dashboard → routing → aliases, teams, pricing → providers → audit; apitokens stands alone), and the pure
 modules import no Django, httpx or asyncio, so they stay testable without I/O.
 
 The routing table's shape: front doors (``routing/doors``) never import each other,
@@ -18,10 +18,18 @@ LOWER_LAYERS = {
     "providers": {"audit"},
     "aliases": {"providers", "audit"},
     "teams": {"providers", "audit"},
-    "routing": {"aliases", "providers", "teams"},
+    "pricing": {"providers", "audit"},
+    "routing": {"aliases", "providers", "teams", "pricing"},
     "dashboard": {"routing", "aliases", "providers", "teams"},
 }
+# The one upward import allowed: pricing's shapes name the snapshot's provider config
+# (``routing.table``, pure data that imports nothing of routing's).
+UPWARD_SHAPES = {"pricing": {"routing.table"}}
 PURE_MODULES = [
+    "pricing/costs.py",
+    "pricing/genai.py",
+    "pricing/table.py",
+    "pricing/loaders.py",
     "routing/translation",
     "routing/sse.py",
     "routing/errors.py",
@@ -67,7 +75,7 @@ def test_apps_depend_in_one_direction(app: str) -> None:
     for path in python_files(app):
         for module in imported_modules(path):
             top = module.split(".")[0]
-            if top in LOWER_LAYERS:
+            if top in LOWER_LAYERS and module not in UPWARD_SHAPES.get(app, ()):
                 assert top in allowed, f"{path.relative_to(ROOT)} imports {module}"
 
 

@@ -19,9 +19,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from pricing.genai import warm_in_background  # noqa: E402
 from routing.asgi import DataPlaneASGIHandler, split_planes  # noqa: E402
 from routing.lifespan import lifespan  # noqa: E402
 from vandamme.websocket_urls import websocket_urlpatterns  # noqa: E402
+
+# genai-prices' data (~0.5 s to load) is read while the server starts, not in the first
+# request's snapshot build.
+warm_in_background()
 
 application = ProtocolTypeRouter(
     {

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "providers",
     "aliases",
     "teams",
+    "pricing",
     "routing",
     "dashboard",
 ]
@@ -170,6 +171,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ConfigSourceEnum": "providers.models.Source",
         "AuditSourceEnum": "audit.models.AuditSource",
+        # budget_period and spend_budget_period share one choice set: one enum.
+        "BudgetPeriodEnum": "teams.models.BudgetPeriod",
     },
 }
 

@@ -13,6 +13,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("providers.api.urls")),
     path("", include("aliases.api.urls")),
     path("", include("teams.api.urls")),
+    path("", include("pricing.api.urls")),
     path("", include("audit.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -47,8 +47,8 @@ from routing.translation import (
     AnthropicToOpenAIStream,
     ToolNameMap,
     TranslationError,
+    accounted_usage,
     anthropic_to_openai_response,
-    anthropic_usage,
     openai_to_anthropic_request,
 )
 from routing.translation.openai_tool_names import (
@@ -152,7 +152,7 @@ async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRespon
         content = compact_json(payload)
     usage = payload.get("usage") if payload is not None else None
     call.record(
-        resolution, status, anthropic_usage(usage) if isinstance(usage, dict) else None, streamed=False
+        resolution, status, accounted_usage(usage) if isinstance(usage, dict) else None, streamed=False
     )
     content_type = opened.response.headers.get("content-type", "application/json")
     return HttpResponse(content, status=status, content_type=content_type, headers=served_by(resolution))

@@ -44,6 +44,7 @@ from routing.translation import (
     ProviderQuirks,
     ToolNameMap,
     TranslationError,
+    accounted_usage,
     anthropic_to_openai_request,
     build_tool_name_map,
     openai_to_anthropic_response,
@@ -144,7 +145,8 @@ async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRe
         stop_sequences=stop_sequences if isinstance(stop_sequences, list) else None,
         quirks=quirks,
     )
-    call.record(resolution, 200, message.get("usage"), streamed=False)
+    # Accounted from the upstream's usage (cache writes, reasoning the message omits).
+    call.record(resolution, 200, accounted_usage(completion.get("usage")), streamed=False)
     return json_response(message, headers=served_by(resolution))
 
 

@@ -19,12 +19,12 @@ class RedisWithFallback:
     def _store(self) -> LimitStore:
         return self.memory if self.redis.breaker.is_open else self.redis
 
-    async def admit(self, limits: CallLimits, now: float, reserve: int = 0) -> Verdict:
+    async def admit(self, limits: CallLimits, now: float, reserve: int = 0, spend: int = 0) -> Verdict:
         if self.redis.breaker.closed:
-            verdict = await self.redis.admit(limits, now, reserve)
+            verdict = await self.redis.admit(limits, now, reserve, spend)
             if self.redis.breaker.closed:  # else the call failed: its verdict means nothing
                 return verdict
-        return await self.memory.admit(limits, now, reserve)
+        return await self.memory.admit(limits, now, reserve, spend)
 
     def count_tokens(
         self,
@@ -35,15 +35,25 @@ class RedisWithFallback:
         at: float,
         reserved: int = 0,
         reserved_bucket: int = 0,
+        spend: int = 0,
+        reserved_spend: int = 0,
     ) -> None:
-        store = self._store()
-        store.count_tokens(limits, tokens, now=now, at=at, reserved=reserved, reserved_bucket=reserved_bucket)
+        self._store().count_tokens(
+            limits,
+            tokens,
+            now=now,
+            at=at,
+            reserved=reserved,
+            reserved_bucket=reserved_bucket,
+            spend=spend,
+            reserved_spend=reserved_spend,
+        )
 
     async def budget_live_since(self, budget: BudgetLimit) -> float | None:
         return await self._store().budget_live_since(budget)
 
-    async def seed_budget(self, budget: BudgetLimit, tokens: int) -> None:
-        await self._store().seed_budget(budget, tokens)
+    async def seed_budget(self, budget: BudgetLimit, amount: int) -> None:
+        await self._store().seed_budget(budget, amount)
 
     async def flush(self) -> None:
         await self.redis.flush()

@@ -1,12 +1,13 @@
 """Limit counters in Redis, shared by every gateway process.
 
 Each check is one Lua script (check every limit, count the request and reserve its
-estimated tokens only if all have room), so check-and-reserve is one round trip and
+estimated tokens and spend only if all have room), so check-and-reserve is one round trip and
 atomic across processes: concurrent calls see each other's reservations. Token counts
 are settled by a second script from a background task (the real tokens added, the
 reservation taken back): recording a call never waits on Redis. Windows are hashes of
 bucket → count that expire a minute after their last write; a budget is a hash
-(``spent``, ``seeded``, ``since``) that expires after its period.
+(``spent``, ``seeded``, ``since``, and ``alerted`` once a spend budget's soft threshold
+was told) that expires after its period.
 
 Redis going away must not take the gateway down: calls go through the circuit breaker
 of their URL (``vandamme.redis_breaker``, shared with the generation reader): a failed
@@ -26,14 +27,15 @@ from typing import cast
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
+from routing.limits.alerts import spend_alert
 from routing.limits.rules import (
     ADMITTED,
-    BUDGET_UNSEEDED,
     UNCHECKED,
     BudgetLimit,
     CallLimits,
     Verdict,
     WindowLimit,
+    unseeded,
 )
 from routing.limits.windows import BUCKETS_PER_WINDOW, WINDOW_SECONDS, bucket_at
 from vandamme.redis_breaker import async_client, redis_breaker
@@ -43,25 +45,35 @@ logger = logging.getLogger(__name__)
 WINDOW_TTL_MS = (WINDOW_SECONDS + 1) * 1000
 BUDGET_GRACE_SECONDS = 3600  # a budget hash outlives its period by this much
 
-# KEYS: the windows, then the budget (when ARGV[5] is not empty).
-# ARGV: current bucket, buckets per window, window ttl (ms), window count, budget limit,
-# tokens to reserve, then per window a limit, a cost (what the check needs room for) and
-# the amount admission adds (1 request, or the reserved tokens).
-# A token window's total holds the tokens counted and those reserved by calls in flight:
-# it must be under the limit for a call to be admitted.
+# KEYS: the windows, then the budgets.
+# ARGV: current bucket, buckets per window, window ttl (ms), window count, budget count,
+# then per budget its limit and what admission reserves in it (tokens or nano-dollars),
+# then per window a limit, a cost (what the check needs room for) and the amount
+# admission adds (1 request, or the reserved tokens).
+# A token window's total, or a budget's spent, holds what was counted and what calls in
+# flight reserved: it must be under the limit for a call to be admitted. Amounts are
+# added as the strings they came as, so HINCRBY stays exact past a double's 2**53.
 CHECK_SCRIPT = """
 local current, span, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local count, reserve = tonumber(ARGV[4]), tonumber(ARGV[6])
-local budget_spent = -1
-if ARGV[5] ~= '' then
-  local state = redis.call('HMGET', KEYS[count + 1], 'seeded', 'spent')
-  if state[1] ~= '1' then return {'seed'} end
-  local spent = tonumber(state[2] or '0')
-  if spent >= tonumber(ARGV[5]) then budget_spent = spent end
+local count, budgets = tonumber(ARGV[4]), tonumber(ARGV[5])
+local unseeded, full_budgets = {}, {}
+for b = 1, budgets do
+  local state = redis.call('HMGET', KEYS[count + b], 'seeded', 'spent')
+  if state[1] ~= '1' then
+    unseeded[#unseeded + 1] = b - 1
+  else
+    local spent = state[2] or '0'
+    if tonumber(spent) >= tonumber(ARGV[4 + 2 * b]) then
+      full_budgets[#full_budgets + 1] = b - 1
+      full_budgets[#full_budgets + 1] = spent
+    end
+  end
 end
+if #unseeded > 0 then return {'seed', unpack(unseeded)} end
+local base = 5 + 2 * budgets
 local full = {}
 for i = 1, count do
-  local limit, cost = tonumber(ARGV[4 + 3 * i]), tonumber(ARGV[5 + 3 * i])
+  local limit, cost = tonumber(ARGV[base + 3 * i - 2]), tonumber(ARGV[base + 3 * i - 1])
   local flat = redis.call('HGETALL', KEYS[i])
   local total, live = 0, {}
   for j = 1, #flat, 2 do
@@ -78,57 +90,68 @@ for i = 1, count do
     full[#full + 1] = live
   end
 end
-if #full > 0 or budget_spent >= 0 then
-  return {'refused', budget_spent, unpack(full)}
+if #full > 0 or #full_budgets > 0 then
+  return {'refused', full_budgets, unpack(full)}
 end
 for i = 1, count do
-  local amount = tonumber(ARGV[6 + 3 * i])
-  if amount > 0 then
+  local amount = ARGV[base + 3 * i]
+  if tonumber(amount) > 0 then
     redis.call('HINCRBY', KEYS[i], ARGV[1], amount)
     redis.call('PEXPIRE', KEYS[i], ttl)
   end
 end
-if ARGV[5] ~= '' and reserve > 0 then
-  redis.call('HINCRBY', KEYS[count + 1], 'spent', reserve)
+for b = 1, budgets do
+  local amount = ARGV[5 + 2 * b]
+  if tonumber(amount) > 0 then redis.call('HINCRBY', KEYS[count + b], 'spent', amount) end
 end
 return {'ok'}
 """
 
-# KEYS: the token windows, then the budget (when ARGV[5] is '1').
-# ARGV: current bucket, window ttl (ms), tokens, window count, has budget, usage time,
-# budget expiry (epoch seconds), tokens reserved at admission, the bucket they went into,
-# buckets per window.
+# KEYS: the token windows, then the budgets.
+# ARGV: current bucket, window ttl (ms), tokens, window count, budget count, usage time,
+# tokens reserved at admission, the bucket they went into, buckets per window, then per
+# budget: what the usage adds (tokens or nano-dollars), what admission reserved in it,
+# its expiry (epoch seconds) and its alert threshold ('' for none).
+# Returns, per budget that reached its alert threshold first (HSETNX: once per period
+# whichever process counts it), its index and spent.
 COUNT_SCRIPT = """
-local tokens, count = tonumber(ARGV[3]), tonumber(ARGV[4])
-local reserved, reserved_bucket = tonumber(ARGV[8]), tonumber(ARGV[9])
-local current, span = tonumber(ARGV[1]), tonumber(ARGV[10])
+local tokens, count, budgets = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local reserved, reserved_bucket = tonumber(ARGV[7]), tonumber(ARGV[8])
+local current, span = tonumber(ARGV[1]), tonumber(ARGV[9])
 for i = 1, count do
   redis.call('HINCRBY', KEYS[i], ARGV[1], tokens)
   if reserved > 0 and reserved_bucket > current - span then
-    redis.call('HINCRBY', KEYS[i], ARGV[9], -reserved)
+    redis.call('HINCRBY', KEYS[i], ARGV[8], -reserved)
   end
   redis.call('PEXPIRE', KEYS[i], ARGV[2])
 end
-if ARGV[5] == '1' then
-  local budget = KEYS[count + 1]
+local alerts = {}
+for b = 1, budgets do
+  local budget, at = KEYS[count + b], 9 + 4 * (b - 1)
+  local amount, held, alert = ARGV[at + 1], ARGV[at + 2], ARGV[at + 4]
   local seeded = redis.call('HGET', budget, 'seeded') == '1'
+  local spent = redis.call('HINCRBY', budget, 'spent', amount)
   -- A reservation went only into a seeded budget; one flushed since never saw it.
-  local settled = tokens
-  if seeded then settled = tokens - reserved end
-  local spent = redis.call('HINCRBY', budget, 'spent', settled)
-  if spent < 0 then redis.call('HSET', budget, 'spent', 0) end
+  if seeded and tonumber(held) > 0 then spent = redis.call('HINCRBY', budget, 'spent', '-' .. held) end
+  if spent < 0 then
+    redis.call('HSET', budget, 'spent', 0)
+    spent = 0
+  end
   if not seeded then
     local since = redis.call('HGET', budget, 'since')
     if not since or tonumber(ARGV[6]) < tonumber(since) then
       redis.call('HSET', budget, 'since', ARGV[6])
     end
+  elseif alert ~= '' and spent >= tonumber(alert) and redis.call('HSETNX', budget, 'alerted', '1') == 1 then
+    alerts[#alerts + 1] = b - 1
+    alerts[#alerts + 1] = spent
   end
-  redis.call('EXPIREAT', budget, ARGV[7])
+  redis.call('EXPIREAT', budget, ARGV[at + 3])
 end
-return 1
+return alerts
 """
 
-# KEYS: the budget. ARGV: tokens spent before live counting began, expiry.
+# KEYS: the budget. ARGV: what was spent before live counting began, expiry.
 SEED_SCRIPT = """
 if redis.call('HGET', KEYS[1], 'seeded') == '1' then return 0 end
 redis.call('HINCRBY', KEYS[1], 'spent', ARGV[1])
@@ -149,9 +172,9 @@ class _Connection:
         self.seed: AsyncScript = self.client.register_script(SEED_SCRIPT)
 
 
-def _keys(windows: Sequence[WindowLimit], budget: BudgetLimit | None) -> list[str]:
-    """A script's KEYS: the windows, then the budget if there is one."""
-    return [window.key for window in windows] + ([budget.key] if budget is not None else [])
+def _keys(windows: Sequence[WindowLimit], budgets: Sequence[BudgetLimit]) -> list[str]:
+    """A script's KEYS: the windows, then the budgets."""
+    return [window.key for window in windows] + [budget.key for budget in budgets]
 
 
 def _budget_expiry(budget: BudgetLimit) -> int:
@@ -167,13 +190,16 @@ def _verdict(reply: Sequence[object]) -> Verdict:
     if outcome == "ok":
         return ADMITTED
     if outcome == "seed":
-        return BUDGET_UNSEEDED
-    spent = int(str(reply[1]))
+        return unseeded(tuple(int(str(index)) for index in reply[1:]))
+    flat_budgets = cast(Sequence[object], reply[1])
+    budgets = tuple(
+        (int(str(flat_budgets[i])), int(str(flat_budgets[i + 1]))) for i in range(0, len(flat_budgets), 2)
+    )
     rest = reply[2:]
     full: tuple[tuple[int, Mapping[int, int]], ...] = tuple(
         (int(str(rest[i])), _parse_buckets(cast(Sequence[str], rest[i + 1]))) for i in range(0, len(rest), 2)
     )
-    return Verdict(admitted=False, full_windows=full, budget_spent=spent if spent >= 0 else None)
+    return Verdict(admitted=False, full_windows=full, full_budgets=budgets)
 
 
 async def _close_quietly(connection: _Connection) -> None:
@@ -218,13 +244,14 @@ class RedisLimitStore:
     def _answered(self) -> None:
         self.breaker.succeeded()
 
-    async def admit(self, limits: CallLimits, now: float, reserve: int = 0) -> Verdict:
+    async def admit(self, limits: CallLimits, now: float, reserve: int = 0, spend: int = 0) -> Verdict:
         if self.unreachable:
             return UNCHECKED
-        budget = limits.budget
-        keys = _keys(limits.windows, budget)
+        keys = _keys(limits.windows, limits.budgets)
         args: list[str | int] = [bucket_at(now), BUCKETS_PER_WINDOW, WINDOW_TTL_MS, len(limits.windows)]
-        args += [budget.limit if budget is not None else "", reserve]
+        args.append(len(limits.budgets))
+        for budget in limits.budgets:
+            args += [budget.limit, budget.amount(reserve, spend)]
         for window in limits.windows:
             args += [window.limit, window.cost, window.admission_amount(reserve)]
         try:
@@ -244,6 +271,8 @@ class RedisLimitStore:
         at: float,
         reserved: int = 0,
         reserved_bucket: int = 0,
+        spend: int = 0,
+        reserved_spend: int = 0,
     ) -> None:
         if self.unreachable:
             return
@@ -251,23 +280,25 @@ class RedisLimitStore:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop (a management command): nothing serves requests here
             return
-        settle = (reserved, reserved_bucket)
-        task = loop.create_task(self._count(limits, tokens, now=now, at=at, settle=settle))
+        windows, budgets = limits.token_windows, limits.budgets
+        args: list[str | int] = [bucket_at(now), WINDOW_TTL_MS, tokens, len(windows), len(budgets), repr(at)]
+        args += [reserved, reserved_bucket, BUCKETS_PER_WINDOW]
+        for budget in budgets:
+            alert = "" if budget.alert_at is None else budget.alert_at
+            held = budget.amount(reserved, reserved_spend)
+            args += [budget.amount(tokens, spend), held, _budget_expiry(budget), alert]
+        task = loop.create_task(self._count(_keys(windows, budgets), args, budgets))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _count(
-        self, limits: CallLimits, tokens: int, *, now: float, at: float, settle: tuple[int, int]
-    ) -> None:
-        windows, budget = limits.token_windows, limits.budget
-        keys = _keys(windows, budget)
-        expiry = _budget_expiry(budget) if budget is not None else 0
-        args = [bucket_at(now), WINDOW_TTL_MS, tokens, len(windows), "1" if budget else "", repr(at), expiry]
-        args += [settle[0], settle[1], BUCKETS_PER_WINDOW]
+    async def _count(self, keys: list[str], args: list[str | int], budgets: Sequence[BudgetLimit]) -> None:
         try:
-            await self._connection().count(keys=keys, args=args)
+            alerts = await self._connection().count(keys=keys, args=args)
         except (RedisError, OSError) as exc:
             self._failed(exc)
+            return
+        for i in range(0, len(alerts), 2):
+            spend_alert(budgets[int(alerts[i])], int(alerts[i + 1]))
 
     async def flush(self) -> None:
         """Wait for the token counts in flight (tests, shutdown)."""
@@ -288,8 +319,8 @@ class RedisLimitStore:
             return None
         return float(since) if since is not None and seeded != "1" else None
 
-    async def seed_budget(self, budget: BudgetLimit, tokens: int) -> None:
+    async def seed_budget(self, budget: BudgetLimit, amount: int) -> None:
         try:
-            await self._connection().seed(keys=[budget.key], args=[tokens, _budget_expiry(budget)])
+            await self._connection().seed(keys=[budget.key], args=[amount, _budget_expiry(budget)])
         except (RedisError, OSError) as exc:
             self._failed(exc)

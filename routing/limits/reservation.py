@@ -11,13 +11,20 @@ The estimate must be cheap (it runs for every limited call): the request body's 
 in bytes over 4 (JSON and prose run at 3–5 bytes a token; counting exactly costs 2–5 ms
 on big bodies), plus what the call may produce, ``max_tokens``, capped so a client that
 asks for a 32k answer it rarely gets does not hold a whole minute's limit alone.
+
+Spend budgets reserve the same estimate in money: the input part at the resolved model's
+input price plus the capped output part at its output price (``spend_estimate``). A model
+with no known price reserves nothing, and is settled with nothing: an unpriced call
+cannot be charged.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from routing.limits.rules import CallLimits
+from pricing.costs import UnitPrices
+from routing.limits.rules import MAX_NANOS, NANOS_PER_USD, CallLimits
 
 BYTES_PER_TOKEN = 4
 INPUT_RESERVE_CAP = 200_000  # the largest context a call can send
@@ -35,19 +42,58 @@ def _max_output(body: Mapping[str, Any]) -> int | None:
     return None
 
 
-def reservation_estimate(body_size: int, body: Mapping[str, Any]) -> int:
-    """Tokens to reserve for a call whose JSON body is ``body_size`` bytes."""
+@dataclass(frozen=True, slots=True)
+class TokenEstimate:
+    input_tokens: int
+    output_tokens: int
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+def token_estimate(body_size: int, body: Mapping[str, Any]) -> TokenEstimate:
+    """Input and output tokens to reserve for a call whose JSON body is ``body_size`` bytes."""
     input_tokens = min(max(body_size, 0) // BYTES_PER_TOKEN, INPUT_RESERVE_CAP)
     ceiling = _max_output(body)
     output_tokens = OUTPUT_RESERVE_DEFAULT if ceiling is None else min(ceiling, OUTPUT_RESERVE_CAP)
-    return input_tokens + output_tokens
+    return TokenEstimate(input_tokens, output_tokens)
+
+
+def reservation_estimate(body_size: int, body: Mapping[str, Any]) -> int:
+    """Tokens to reserve for a call whose JSON body is ``body_size`` bytes."""
+    return token_estimate(body_size, body).total
+
+
+def spend_estimate(estimate: TokenEstimate, prices: UnitPrices | None) -> int:
+    """Nano-dollars to reserve: the token estimate at the model's unit prices, rounded
+    up (a reservation errs on the side of the budget); 0 for an unpriced model."""
+    if prices is None:
+        return 0
+    usd = estimate.input_tokens * prices.input_usd + estimate.output_tokens * prices.output_usd
+    return _nanos(usd, ROUND_CEILING)
+
+
+def cost_nanos(cost_usd: Decimal | None) -> int:
+    """A recorded cost in whole nano-dollars (rounded to the nearest); None (unpriced) is 0."""
+    if cost_usd is None or not cost_usd.is_finite():
+        return 0
+    return _nanos(cost_usd, ROUND_HALF_EVEN)
+
+
+def _nanos(usd: Decimal, rounding: str) -> int:
+    if usd <= 0:
+        return 0
+    return min(int((usd * NANOS_PER_USD).to_integral_value(rounding)), MAX_NANOS)
 
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """Tokens a store added for an admitted call: settled once, against the same
-    counters (``limits``), taking them back from the bucket they went into."""
+    """Tokens (and nano-dollars, ``spend``) a store added for an admitted call: settled
+    once, against the same counters (``limits``), taking them back from the bucket they
+    went into."""
 
     limits: CallLimits
     tokens: int
     bucket: int
+    spend: int = 0

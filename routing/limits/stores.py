@@ -4,21 +4,24 @@ Without Redis the counters are this process's own: exact for a single gateway
 process, per process when several run (set ``REDIS_URL`` to share them).
 
 Tokens are reserved at admission (``reserve``: the call's estimate, added to its token
-windows and budget) and settled by ``count_tokens`` once the usage is known: the real
-tokens are added now and the reservation taken back from the bucket it went into.
+windows and budget; ``spend``: its cost estimate in nano-dollars, added to its spend
+budgets) and settled by ``count_tokens`` once the usage is known: the real tokens and
+cost are added now and the reservation taken back from the bucket it went into.
 """
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from routing.limits.rules import ADMITTED, BUDGET_UNSEEDED, BudgetLimit, CallLimits, Verdict
+from routing.limits.alerts import spend_alert
+from routing.limits.rules import ADMITTED, BudgetLimit, CallLimits, Verdict, unseeded
 from routing.limits.windows import bucket_at, excess, in_window
 
 
 class LimitStore(Protocol):
-    async def admit(self, limits: CallLimits, now: float, reserve: int = 0) -> Verdict:
-        """Check every limit (tokens: counted plus reserved must be under the limit) and,
-        only if all have room, count the request and reserve ``reserve`` tokens: atomically."""
+    async def admit(self, limits: CallLimits, now: float, reserve: int = 0, spend: int = 0) -> Verdict:
+        """Check every limit (tokens and spend: counted plus reserved must be under the
+        limit) and, only if all have room, count the request and reserve ``reserve``
+        tokens and ``spend`` nano-dollars: atomically."""
         ...
 
     def count_tokens(
@@ -30,22 +33,25 @@ class LimitStore(Protocol):
         at: float,
         reserved: int = 0,
         reserved_bucket: int = 0,
+        spend: int = 0,
+        reserved_spend: int = 0,
     ) -> None:
-        """Add a finished call's tokens (non-blocking), less the ``reserved`` tokens its
-        admission added in ``reserved_bucket``. ``at`` is when its usage record was
-        made: budget seeding skips records already counted live."""
+        """Add a finished call's tokens and spend (non-blocking), less the ``reserved``
+        tokens and ``reserved_spend`` its admission added (tokens in ``reserved_bucket``).
+        ``at`` is when its usage record was made: budget seeding skips records already
+        counted live. A spend budget that reaches its soft threshold alerts, once per period."""
         ...
 
     async def budget_live_since(self, budget: BudgetLimit) -> float | None:
         """The earliest usage counted live into an unseeded budget, if any."""
         ...
 
-    async def seed_budget(self, budget: BudgetLimit, tokens: int) -> None:
-        """Add ``tokens`` (spent before live counting began) once; later calls are no-ops."""
+    async def seed_budget(self, budget: BudgetLimit, amount: int) -> None:
+        """Add ``amount`` (spent before live counting began) once; later calls are no-ops."""
         ...
 
     async def flush(self) -> None:
-        """Wait for token counts still being written."""
+        """Wait for counts still being written."""
         ...
 
     async def aclose(self) -> None:
@@ -61,6 +67,7 @@ class _Budget:
     spent: int = 0
     seeded: bool = False
     live_since: float | None = None
+    alerted: bool = False
 
 
 class MemoryLimitStore:
@@ -87,14 +94,16 @@ class MemoryLimitStore:
             del buckets[bucket]
         return buckets
 
-    async def admit(self, limits: CallLimits, now: float, reserve: int = 0) -> Verdict:
-        budget_spent = None
-        if limits.budget is not None:
-            state = self._budgets.get(limits.budget.key)
-            if state is None or not state.seeded:
-                return BUDGET_UNSEEDED
-            if state.spent >= limits.budget.limit:
-                budget_spent = state.spent
+    async def admit(self, limits: CallLimits, now: float, reserve: int = 0, spend: int = 0) -> Verdict:
+        states = [self._budgets.get(budget.key) for budget in limits.budgets]
+        missing = tuple(i for i, state in enumerate(states) if state is None or not state.seeded)
+        if missing:
+            return unseeded(missing)
+        full_budgets = tuple(
+            (index, state.spent)
+            for index, (budget, state) in enumerate(zip(limits.budgets, states, strict=True))
+            if state is not None and state.spent >= budget.limit
+        )
         current = bucket_at(now)
         windows = [self._buckets(window.key, current) for window in limits.windows]
         full = tuple(
@@ -102,14 +111,14 @@ class MemoryLimitStore:
             for index, (window, buckets) in enumerate(zip(limits.windows, windows, strict=True))
             if excess(sum(buckets.values()), window.limit, window.cost) > 0
         )
-        if full or budget_spent is not None:
-            return Verdict(admitted=False, full_windows=full, budget_spent=budget_spent)
+        if full or full_budgets:
+            return Verdict(admitted=False, full_windows=full, full_budgets=full_budgets)
         for window, buckets in zip(limits.windows, windows, strict=True):
             amount = window.admission_amount(reserve)
             if amount:
                 buckets[current] = buckets.get(current, 0) + amount
-        if limits.budget is not None:
-            self._budgets[limits.budget.key].spent += reserve
+        for budget in limits.budgets:
+            self._budgets[budget.key].spent += budget.amount(reserve, spend)
         return ADMITTED
 
     def count_tokens(
@@ -121,6 +130,8 @@ class MemoryLimitStore:
         at: float,
         reserved: int = 0,
         reserved_bucket: int = 0,
+        spend: int = 0,
+        reserved_spend: int = 0,
     ) -> None:
         current = bucket_at(now)
         for window in limits.token_windows:
@@ -128,12 +139,16 @@ class MemoryLimitStore:
             buckets[current] = buckets.get(current, 0) + tokens
             if reserved and reserved_bucket in buckets:  # else it has left the window already
                 buckets[reserved_bucket] -= reserved
-        if limits.budget is not None:
-            state = self._budget(limits.budget, now)
+        for budget in limits.budgets:
+            state = self._budget(budget, now)
+            held = budget.amount(reserved, reserved_spend)
             # A reservation went only into a seeded budget; a new one (period over) never saw it.
-            state.spent = max(0, state.spent + tokens - (reserved if state.seeded else 0))
+            state.spent = max(0, state.spent + budget.amount(tokens, spend) - (held if state.seeded else 0))
             if not state.seeded and (state.live_since is None or at < state.live_since):
                 state.live_since = at
+            if _crosses_alert(budget, state):
+                state.alerted = True
+                spend_alert(budget, state.spent)
 
     def _budget(self, budget: BudgetLimit, now: float) -> _Budget:
         state = self._budgets.get(budget.key)
@@ -147,8 +162,15 @@ class MemoryLimitStore:
         state = self._budgets.get(budget.key)
         return state.live_since if state is not None and not state.seeded else None
 
-    async def seed_budget(self, budget: BudgetLimit, tokens: int) -> None:
+    async def seed_budget(self, budget: BudgetLimit, amount: int) -> None:
         state = self._budget(budget, budget.period.start)
         if not state.seeded:
-            state.spent += tokens
+            state.spent += amount
             state.seeded = True
+
+
+def _crosses_alert(budget: BudgetLimit, state: _Budget) -> bool:
+    """Seeded (else the count is partial), past the threshold, not yet told this period."""
+    return (
+        budget.alert_at is not None and state.seeded and not state.alerted and state.spent >= budget.alert_at
+    )

@@ -39,7 +39,7 @@ from routing.relays.core import (
     stream_failure_status,
 )
 from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data, split_events
-from routing.translation import AnthropicToOpenAIStream, ToolNameMap, anthropic_usage
+from routing.translation import AnthropicToOpenAIStream, ToolNameMap, accounted_usage
 from routing.translation.openai_tool_names import restore_chunk
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def _usage_of_chunk(data: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     usage = chunk.get("usage") if isinstance(chunk, dict) else None
-    return anthropic_usage(usage) if isinstance(usage, dict) else None
+    return accounted_usage(usage) if isinstance(usage, dict) else None
 
 
 class OpenAIUsageSniffer:
@@ -162,7 +162,7 @@ class _Restorer:
                 continue
             restore_chunk(chunk, self.tool_names)
             if isinstance(chunk.get("usage"), dict):
-                self.usage = anthropic_usage(chunk["usage"])
+                self.usage = accounted_usage(chunk["usage"])
             self.finished = self.finished or has_finish_reason(chunk)
             out.append(encode_data(chunk))
         return b"".join(out)

@@ -146,4 +146,7 @@ async def openai_to_anthropic_events(
     finally:
         await response.aclose()
         if on_complete is not None:
-            on_complete(translation.usage, status)
+            # Accounted from the upstream's own usage (cache writes, reasoning), which the
+            # client's Anthropic events do not carry.
+            accounted = translator.accounted_usage
+            on_complete(accounted if accounted is not None else translation.usage, status)

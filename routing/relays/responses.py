@@ -32,18 +32,27 @@ def _int(value: Any) -> int:
 
 def responses_usage(usage: Any) -> dict[str, int] | None:
     """Responses usage in the Anthropic shape calls are accounted in: ``input_tokens``
-    without the cached ones, which go to ``cache_read_input_tokens``; ``output_tokens``
-    (reasoning tokens included, as the provider bills them)."""
+    without the cached ones, which go to ``cache_read_input_tokens``, nor the ones written
+    to the cache (``cache_creation_input_tokens``: translated answers report them);
+    ``output_tokens`` (reasoning tokens included, as the provider bills them, and counted
+    again in ``reasoning_output_tokens``)."""
     if not isinstance(usage, dict):
         return None
     details = usage.get("input_tokens_details")
-    cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else 0
+    details = details if isinstance(details, dict) else {}
+    cached, written = _int(details.get("cached_tokens")), _int(details.get("cache_write_tokens"))
+    output_details = usage.get("output_tokens_details")
+    reasoning = _int(output_details.get("reasoning_tokens")) if isinstance(output_details, dict) else 0
     result = {
-        "input_tokens": max(_int(usage.get("input_tokens")) - cached, 0),
+        "input_tokens": max(_int(usage.get("input_tokens")) - cached - written, 0),
         "output_tokens": _int(usage.get("output_tokens")),
     }
     if cached:
         result["cache_read_input_tokens"] = cached
+    if written:
+        result["cache_creation_input_tokens"] = written
+    if reasoning:
+        result["reasoning_output_tokens"] = reasoning
     return result
 
 

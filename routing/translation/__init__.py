@@ -15,7 +15,7 @@ from routing.translation.anthropic_request import (
 from routing.translation.anthropic_response import openai_to_anthropic_response
 from routing.translation.anthropic_stream import OpenAIToAnthropicStream, StreamEvent
 from routing.translation.errors import TranslationError
-from routing.translation.openai_fields import anthropic_usage
+from routing.translation.openai_fields import accounted_usage, anthropic_usage
 from routing.translation.openai_request import openai_to_anthropic_request
 from routing.translation.openai_response import anthropic_to_openai_response
 from routing.translation.openai_stream import AnthropicToOpenAIStream
@@ -31,6 +31,7 @@ __all__ = [
     "StreamEvent",
     "ToolNameMap",
     "TranslationError",
+    "accounted_usage",
     "anthropic_to_openai_request",
     "anthropic_to_openai_response",
     "anthropic_usage",

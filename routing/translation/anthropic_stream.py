@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from routing.translation.openai_fields import (
+    accounted_usage,
     anthropic_stop_reason,
     anthropic_usage,
     first_choice,
@@ -109,6 +110,12 @@ class OpenAIToAnthropicStream:
         if choice is not None:
             events.extend(self._choice_events(choice))
         return events
+
+    @property
+    def accounted_usage(self) -> dict[str, int] | None:
+        """The upstream's usage as calls are accounted (cache writes, reasoning), or None
+        before its usage chunk; the client's events carry ``anthropic_usage`` only."""
+        return accounted_usage(self._usage) if self._usage is not None else None
 
     def finish(self) -> list[StreamEvent]:
         """Close the open block and end the message; later calls return nothing."""

@@ -81,6 +81,25 @@ def anthropic_usage(usage: Any) -> dict[str, int]:
     return result
 
 
+def accounted_usage(usage: Any) -> dict[str, int]:
+    """OpenAI usage in the shape calls are accounted in (``ProxyCall.record``): Anthropic's
+    counts, plus ``cache_creation_input_tokens`` (OpenRouter's
+    ``prompt_tokens_details.cache_write_tokens``, out of ``input_tokens``) and
+    ``reasoning_output_tokens`` (of the output). Never sent to a client: answers carry
+    ``anthropic_usage``, whose keys are Anthropic's own."""
+    result = anthropic_usage(usage)
+    if not isinstance(usage, dict):
+        return result
+    written = _int_field(usage.get("prompt_tokens_details"), "cache_write_tokens")
+    if written:
+        result["cache_creation_input_tokens"] = written
+        result["input_tokens"] = max(result["input_tokens"] - written, 0)
+    reasoning = _int_field(usage.get("completion_tokens_details"), "reasoning_tokens")
+    if reasoning:
+        result["reasoning_output_tokens"] = reasoning
+    return result
+
+
 def message_id(upstream_id: Any) -> str:
     """``msg_`` + the upstream id (so logs on both sides can be matched), or a fresh id."""
     cleaned = _ID_UNSAFE.sub("", upstream_id) if isinstance(upstream_id, str) else ""

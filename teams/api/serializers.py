@@ -3,15 +3,43 @@
 A gateway key's plaintext appears once, in the response that created it
 (``GatewayKeyCreatedSerializer``); afterwards only its prefix and last 4 characters."""
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from teams.models import GatewayKey, Team, TeamAlias, UsageRecord
 from teams.selectors import USAGE_GROUPS
 
 
+def spend_budget_field(help_text: str) -> serializers.DecimalField:
+    """US dollars, at most 4 decimals, not negative; null is no money budget. A string
+    ("12.50") or a number; anything else is a 400 naming the field."""
+    return serializers.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        min_value=Decimal(0),
+        allow_null=True,
+        required=False,
+        coerce_to_string=True,
+        help_text=help_text,
+        error_messages={
+            "invalid": "A number of US dollars is required, such as 12.50.",
+            "min_value": "A spend budget cannot be negative.",
+            "max_decimal_places": "At most 4 decimal places (a hundredth of a cent).",
+        },
+    )
+
+
 class TeamSerializer(serializers.ModelSerializer[Team]):
     allowed_providers = serializers.ListField(child=serializers.CharField(), required=False)
     allowed_models = serializers.ListField(child=serializers.CharField(), required=False)
+    spend_budget_usd = spend_budget_field("US dollars per spend_budget_period; null: no money budget.")
+    spend_alert_percent = serializers.IntegerField(
+        min_value=1,
+        max_value=100,
+        required=False,
+        help_text="A spend budget's soft threshold (percent): one log line and a metric per period.",
+    )
 
     class Meta:
         model = Team
@@ -25,6 +53,9 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
             "tokens_per_minute",
             "token_budget",
             "budget_period",
+            "spend_budget_usd",
+            "spend_budget_period",
+            "spend_alert_percent",
             "hosted_tools",
             "created_at",
             "updated_at",
@@ -40,6 +71,10 @@ class TeamAliasSerializer(serializers.ModelSerializer[TeamAlias]):
 
 
 class GatewayKeySerializer(serializers.ModelSerializer[GatewayKey]):
+    spend_budget_usd = spend_budget_field(
+        "US dollars per period for this key, besides the team's; null: none.",
+    )
+
     class Meta:
         model = GatewayKey
         fields: tuple[str, ...] = (
@@ -50,6 +85,8 @@ class GatewayKeySerializer(serializers.ModelSerializer[GatewayKey]):
             "expires_at",
             "requests_per_minute",
             "tokens_per_minute",
+            "spend_budget_usd",
+            "spend_budget_period",
             "prefix",
             "last4",
             "last_used_at",
@@ -87,6 +124,11 @@ class UsageRecordSerializer(serializers.ModelSerializer[UsageRecord]):
             "input_tokens",
             "output_tokens",
             "cached_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+            "cost_usd",  # a decimal string (exact); null when unpriced
+            "unpriced",
+            "price_version",
             "status",
             "latency_ms",
             "streamed",

@@ -3,25 +3,31 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.viewsets import AuditedModelViewSet
+from teams.api.aggregate import (
+    CSVRenderer,
+    SpendAggregateQuerySerializer,
+    SpendAggregateRowSerializer,
+    wire_rows,
+)
 from teams.api.serializers import (
     GatewayKeyCreatedSerializer,
     GatewayKeySerializer,
     TeamAliasSerializer,
     TeamSerializer,
-    UsageAggregateQuerySerializer,
-    UsageAggregateRowSerializer,
     UsageQuerySerializer,
     UsageRecordSerializer,
 )
 from teams.models import GatewayKey, Team, TeamAlias, UsageRecord
-from teams.selectors import UsageFilter, usage_aggregate, usage_records
+from teams.selectors import AGGREGATE_FIGURES, UsageFilter, group_columns, usage_aggregate, usage_records
 from teams.services import (
     gateway_key_create,
     gateway_key_delete,
@@ -133,12 +139,39 @@ class UsageViewSet(viewsets.ReadOnlyModelViewSet[UsageRecord]):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # DRF's answer to an unknown ?format=: a bad parameter, not a missing page
+            formats = ", ".join(renderer.format for renderer in self.get_renderers())
+            raise serializers.ValidationError({"format": [f"Not one of: {formats}."]}) from None
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code >= 400:
+            # Errors are JSON whatever format was asked for: a client reads {"detail"/"param": …}.
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSONRenderer.media_type
+        return response
+
     @extend_schema(
-        parameters=[UsageAggregateQuerySerializer], responses=UsageAggregateRowSerializer(many=True)
+        parameters=[
+            SpendAggregateQuerySerializer,
+            OpenApiParameter("format", str, enum=["json", "csv"], description="csv: the same rows as CSV."),
+        ],
+        responses=SpendAggregateRowSerializer(many=True),
     )
-    @action(detail=False, pagination_class=None)
+    @action(detail=False, pagination_class=None, renderer_classes=[JSONRenderer, CSVRenderer])
     def aggregate(self, request: Request) -> Response:
-        """Requests, tokens, errors and p50 latency grouped by day, provider, model or team."""
-        params = self._query(UsageAggregateQuerySerializer)
+        """Requests, tokens, errors, p50 latency and spend grouped by day, week, month, provider,
+        model, team or gateway key, optionally split by ``period``; ``?format=csv`` for CSV."""
+        params = self._query(SpendAggregateQuerySerializer)
+        group_by, period = params["group_by"], params.get("period")
         records = usage_records(filters=_usage_filter(params))
-        return Response(usage_aggregate(records=records, group_by=params["group_by"]))
+        rows = usage_aggregate(records=records, group_by=group_by, period=period)
+        self.csv_columns = [*group_columns(group_by=group_by, period=period), *AGGREGATE_FIGURES]
+        response = Response(wire_rows(rows))
+        if request.accepted_renderer.format == "csv":
+            name = "-".join(filter(None, ("usage", group_by, period)))
+            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response

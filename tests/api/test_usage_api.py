@@ -81,6 +81,8 @@ def test_aggregates_by_day_provider_model_and_team(api: RecordingClient, records
             "error_count": 0,
             "total_tokens": 40,
             "p50_latency_ms": 200.0,
+            "cost_usd": None,  # nothing priced: unknown, not 0
+            "unpriced_count": 0,
         },
         {
             "day": "2026-11-02",
@@ -91,6 +93,8 @@ def test_aggregates_by_day_provider_model_and_team(api: RecordingClient, records
             "error_count": 1,
             "total_tokens": 150,
             "p50_latency_ms": 105.0,
+            "cost_usd": None,
+            "unpriced_count": 0,
         },
         {
             "day": "2026-11-03",
@@ -101,6 +105,8 @@ def test_aggregates_by_day_provider_model_and_team(api: RecordingClient, records
             "error_count": 1,
             "total_tokens": 0,
             "p50_latency_ms": 50.0,
+            "cost_usd": None,
+            "unpriced_count": 0,
         },
     ]
     by_provider = {

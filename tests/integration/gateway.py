@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -93,18 +93,3 @@ class GatewayProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def wait_until_accepted(gateways: Iterable["GatewayProcess"], key: str, timeout: float = 5.0) -> None:
-    """Wait for every gateway to accept a gateway key just made on one of them.
-
-    A new key is in force on every process within 1 s of its commit (the fleet tests
-    measure that bound), not at once: a test that goes on to use the key on another
-    process waits here, so it measures what it means to and not the propagation window.
-    ``/v1/models`` authenticates the key without writing a usage row."""
-    deadline = time.monotonic() + timeout
-    for gateway in gateways:
-        url = f"{gateway.base_url}/v1/models"
-        while httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, f"{gateway.server} never accepted the new key"
-            time.sleep(0.05)

@@ -3,7 +3,8 @@
 Known traffic goes through the gateway to the mock upstream (the official anthropic
 SDK as client); a staff user logs in through the admin login form, the charts draw, the
 figures shown match the usage records in the gateway's database, and a slow stream shows
-up live over the WebSocket while it runs. A screenshot is saved (``DASHBOARD_SCREENSHOT``
+up live over the WebSocket while it runs. Priced and unpriced records written into the
+gateway's database show up as spend (top spenders, unpriced models, the spend chart). A screenshot is saved (``DASHBOARD_SCREENSHOT``
 names where, else the test's temporary directory).
 """
 
@@ -14,6 +15,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import anthropic
@@ -91,6 +94,65 @@ def _wait_for_records(process: GatewayProcess, count: int) -> tuple[int, int, in
     return totals
 
 
+# Spend records the test writes itself (the mock upstream's model may have no price):
+# (team, key id, key prefix, provider, model, cost in USD or None for unpriced).
+SPEND_RECORDS = [
+    ("browser-a", 9001, "vdm-brows-a", "priced", "big-model", "1.25"),
+    ("browser-a", 9001, "vdm-brows-a", "priced", "big-model", "0.0000012345"),
+    ("browser-a", 9002, "vdm-brows-b", "priced", "big-model", "3"),
+    ("browser-b", None, "", "priced", "small-model", "0.5"),
+    ("browser-b", None, "", "nopricing", "mystery-model", None),
+    ("browser-b", None, "", "nopricing", "mystery-model", None),
+]
+
+
+def _write_spend_records(process: GatewayProcess) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=2)  # stored as naive UTC
+    with sqlite3.connect(_database(process)) as db:
+        db.executemany(
+            "INSERT INTO teams_usagerecord (created_at, team_name, key_id, key_prefix, provider,"
+            " model_requested, model_served, cost_usd, unpriced, status, input_tokens, output_tokens,"
+            " cached_tokens, cache_write_tokens, reasoning_tokens, latency_ms, streamed, error,"
+            " price_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 200, 10, 5, 0, 0, 0, 100, 0, '', 'test')",
+            [
+                (now.isoformat(" "), team, key_id, prefix, provider, model, model, cost, cost is None)
+                for team, key_id, prefix, provider, model, cost in SPEND_RECORDS
+            ],
+        )
+
+
+def _month_spend(process: GatewayProcess, column: str, value: object) -> Decimal:
+    """This month's priced spend of a team or key, as the database sums it."""
+    start = datetime.now(UTC).strftime("%Y-%m-01")
+    with sqlite3.connect(_database(process)) as db:
+        (total,) = db.execute(
+            f"SELECT sum(cost_usd) FROM teams_usagerecord WHERE {column} = ? AND created_at >= ?",  # noqa: S608
+            (value, start),
+        ).fetchone()
+    return Decimal(str(total))
+
+
+def _shown_usd(page: object, table: str, row: str) -> Decimal:
+    cell = page.locator(f"#{table} tr[data-name='{row}'] td[data-field='month_usd']")  # type: ignore[attr-defined]
+    return Decimal(cell.get_attribute("data-value"))
+
+
+def _check_spend(page: object, process: GatewayProcess) -> None:
+    """Written after the traffic figures were checked (their providers would add chart lines)."""
+    _write_spend_records(process)
+    page.reload()  # type: ignore[attr-defined]
+    page.wait_for_selector("svg#chart-spend[data-drawn='1']", state="attached", timeout=10_000)  # type: ignore[attr-defined]
+    assert page.locator("svg#chart-spend polyline.series").count() >= 2  # type: ignore[attr-defined]
+    for team in ("browser-a", "browser-b"):
+        expected = _month_spend(process, "team_name", team)
+        assert abs(_shown_usd(page, "top-spenders-teams", team) - expected) < Decimal("1e-9")
+    assert abs(_shown_usd(page, "top-spenders-keys", "9001") - Decimal("1.2500012345")) < Decimal("1e-9")
+    text = page.locator("#top-spenders-teams tr[data-name='browser-a']").inner_text()  # type: ignore[attr-defined]
+    assert "$4.250001" in text  # shown to the millionth
+    unpriced = page.locator("#unpriced-models tr[data-name='nopricing:mystery-model'] td[data-field='count']")  # type: ignore[attr-defined]
+    assert unpriced.inner_text().strip() == "2"
+
+
 def _send_traffic(process: GatewayProcess, upstream: MockUpstream) -> None:
     client = anthropic.Anthropic(api_key=GATEWAY_KEY, base_url=process.base_url, max_retries=0)
     messages: list[anthropic.types.MessageParam] = [{"role": "user", "content": "hi"}]
@@ -153,6 +215,7 @@ def test_dashboard_in_chromium_shows_the_recorded_usage_and_live_streams(
             assert _cell(page, shown, "mock", "output_tokens") == output_tokens
             assert "502" in page.locator("#recent-errors").inner_text()
             assert "healthy" in page.locator("#key-pools").inner_text()
+            _check_spend(page, process)
 
             page.click("button[data-window='day']")
             assert page.locator("#totals-day-provider").is_visible()

@@ -26,7 +26,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.integration.gateway import GatewayProcess, wait_until_accepted
+from tests.integration.gateway import GatewayProcess
 from tests.integration.haproxy_fleet import (
     HAPROXY,
     MODEL,
@@ -79,8 +79,19 @@ class Fleet:
         key = self.api("uvicorn", "POST", "gateway-keys/", json={"team": team.json()["id"], "label": name})
         assert key.status_code == 201, key.text
         secret = str(key.json()["key"])
-        wait_until_accepted(self.gateways.values(), secret)
+        self.wait_until_accepted(secret)
         return int(team.json()["id"]), secret
+
+    def wait_until_accepted(self, key: str) -> None:
+        """A new key is in force on every process within 1 s of its commit (test b), not at
+        once: wait for both gateways to accept it (``/v1/models`` writes no usage row), so a
+        load started next measures what it means to, not the propagation window."""
+        deadline = time.monotonic() + 5
+        for gateway in self.gateways.values():
+            url = f"{gateway.base_url}/v1/models"
+            while httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=5).status_code != 200:
+                assert time.monotonic() < deadline, f"{gateway.server} never accepted the new key"
+                time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,20 @@ def test_responses_usage_in_the_accounted_shape() -> None:
         "output_tokens": 12,
         "output_tokens_details": {"reasoning_tokens": 5},
     }
-    assert responses_usage(usage) == {"input_tokens": 20, "output_tokens": 12, "cache_read_input_tokens": 10}
+    assert responses_usage(usage) == {
+        "input_tokens": 20,
+        "output_tokens": 12,
+        "cache_read_input_tokens": 10,
+        "reasoning_output_tokens": 5,  # of the output, counted apart for the usage record
+    }
+    written = {**usage, "input_tokens_details": {"cached_tokens": 10, "cache_write_tokens": 4}}
+    assert responses_usage(written) == {
+        "input_tokens": 16,  # neither read from nor written to the cache, as Anthropic counts
+        "output_tokens": 12,
+        "cache_read_input_tokens": 10,
+        "cache_creation_input_tokens": 4,
+        "reasoning_output_tokens": 5,
+    }
     assert responses_usage(None) is None
 
 

@@ -92,7 +92,7 @@ async def test_reservations_hold_room_until_settled_with_the_real_usage(store: L
 
 
 async def test_a_budget_reservation_is_settled_against_the_spent_tokens(store: LimitStore) -> None:
-    limits = CallLimits((), BUDGET)
+    limits = CallLimits((), (BUDGET,))
     await store.seed_budget(BUDGET, 400)
     assert (await store.admit(limits, NOW, 90)).admitted  # 490 spent or reserved
     assert (await store.admit(limits, NOW, 90)).admitted  # 490 < 500: the last one may go
@@ -106,7 +106,7 @@ async def test_a_budget_reservation_is_settled_against_the_spent_tokens(store: L
 
 
 async def test_a_budget_is_seeded_once_then_enforced(store: LimitStore) -> None:
-    limits = CallLimits((), BUDGET)
+    limits = CallLimits((), (BUDGET,))
     assert (await store.admit(limits, NOW)).budget_unseeded
     assert await store.budget_live_since(BUDGET) is None
     await store.seed_budget(BUDGET, 450)
@@ -119,7 +119,7 @@ async def test_a_budget_is_seeded_once_then_enforced(store: LimitStore) -> None:
 
 
 async def test_usage_counted_before_the_seed_is_remembered_and_kept(store: LimitStore) -> None:
-    limits = CallLimits((), BUDGET)
+    limits = CallLimits((), (BUDGET,))
     store.count_tokens(limits, 40, now=NOW, at=NOW + 2)  # a call admitted before the period began
     store.count_tokens(limits, 10, now=NOW, at=NOW + 1)
     await store.flush()
@@ -134,7 +134,7 @@ async def test_redis_counters_expire_on_their_own(redis_server: RedisServer) -> 
     with redis_server.client() as client:
         client.flushall()
         store = RedisLimitStore(redis_server.url, timeout=2.0)
-        limits = CallLimits((RPM, TPM), BUDGET)
+        limits = CallLimits((RPM, TPM), (BUDGET,))
         await store.seed_budget(BUDGET, 0)
         assert (await store.admit(limits, NOW)).admitted
         store.count_tokens(limits, 5, now=NOW, at=NOW)
@@ -158,7 +158,7 @@ async def test_checks_from_many_clients_at_once_admit_exactly_the_limit(redis_se
 
 async def test_unreachable_redis_fails_open_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
     store = RedisLimitStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)  # nothing listens
-    limits = CallLimits((RPM,), BUDGET)
+    limits = CallLimits((RPM,), (BUDGET,))
     with caplog.at_level(logging.WARNING, logger="vandamme.redis_breaker"):
         verdicts = [await store.admit(limits, NOW) for _ in range(5)]
         store.count_tokens(limits, 10, now=NOW, at=NOW)

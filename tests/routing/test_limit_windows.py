@@ -142,8 +142,8 @@ def test_a_keys_limits_apply_in_addition_to_its_teams() -> None:
         ("vdm:limits:{t7}:key:3:rpm", 2, REQUESTS, 1),
     ]
     assert [w.key for w in limits.token_windows] == ["vdm:limits:{t7}:tpm"]
-    assert limits.budget is not None
-    assert (limits.budget.key, limits.budget.limit, limits.budget.team_id) == (
+    (budget,) = limits.budgets
+    assert (budget.key, budget.limit, budget.team_id) == (
         "vdm:limits:{t7}:budget:week:2026-11-23",
         50_000,
         7,
@@ -168,7 +168,7 @@ def test_refusal_names_the_limit_and_the_longest_wait_wins() -> None:
 def test_refusal_for_an_exhausted_budget_waits_for_the_next_period() -> None:
     period = budget_period(NOW, "month")
     budget = BudgetLimit("b", 1000, 7, period, "team 'core'")
-    refused = refusal(CallLimits((), budget), Verdict(admitted=False, budget_spent=1200), NOW)
+    refused = refusal(CallLimits((), (budget,)), Verdict(admitted=False, full_budgets=((0, 1200),)), NOW)
     assert refused.retry_after == retry_after_header(epoch("2026-12-01T00:00:00") - NOW)
     assert "team 'core' has used 1200 of its 1000 tokens per month" in refused.message
     assert "resets at 2026-12-01 00:00 UTC" in refused.message

@@ -88,9 +88,11 @@ def api_responses(client: APIClient) -> Harvest:
             harvest.append((f"api {path}", response.content.decode(errors="replace")))
             if "{" not in path:
                 listed[path] = _rows(response.json())
-    for group in ("day", "provider", "model", "team"):
+    for group in ("day", "week", "month", "provider", "model", "team", "key"):
         url = f"/api/usage/aggregate/?group_by={group}"
         harvest.append((f"api {url}", client.get(url).content.decode(errors="replace")))
+    url = "/api/usage/aggregate/?group_by=key&period=month&format=csv"
+    harvest.append((f"api {url}", client.get(url).content.decode(errors="replace")))
     return harvest
 
 

@@ -1,7 +1,8 @@
 """``manage.py status``: the gateway at a glance, for terminal users.
 
 Providers with their key pools and last load, aliases, usage over the last hour (or
-day) per provider and per team, and the latest requests. Reads the database only, so
+day) per provider and per team, spend today, this week and this month per team (and the
+unpriced requests), and the latest requests. Reads the database only, so
 it works whether or not a gateway is running.
 """
 
@@ -12,6 +13,8 @@ from django.db import DatabaseError
 
 from dashboard import selectors
 from dashboard.text_tables import render_table
+from teams import spend
+from teams.money_text import format_usd
 
 
 def _dash(value: object) -> object:
@@ -31,6 +34,7 @@ class Command(BaseCommand):
                 ("Providers", self._providers()),
                 ("Aliases", self._aliases()),
                 *self._usage(options["window"]),
+                ("Spend (USD; calendar periods in UTC, weeks from Monday)", self._spend()),
                 ("Latest requests", self._recent(options["recent"])),
             ]
         except DatabaseError as exc:
@@ -92,6 +96,20 @@ class Command(BaseCommand):
             table = render_table([grouping, *headers], rows, empty="No requests.")
             sections.append((f"Usage over the last {window}, per {grouping}", table))
         return sections
+
+    @staticmethod
+    def _spend() -> str:
+        days = spend.spend_days()
+        periods = ("day_usd", "week_usd", "month_usd")
+        named = [(row["team"], row) for row in days.per_team()]
+        if (total := days.total()) is not None:
+            named.append(("(all)", total))
+        rows = [
+            [name, *(format_usd(row[p]) for p in periods), row["month_requests"], row["month_unpriced"]]
+            for name, row in named
+        ]
+        headers = ["team", "today", "this week", "this month", "requests (month)", "unpriced (month)"]
+        return render_table(headers, rows, empty="No requests this week or month.")
 
     @staticmethod
     def _recent(limit: int) -> str:

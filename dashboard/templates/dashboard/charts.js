@@ -1,6 +1,6 @@
 /* vandamme's own line charts: SVG, no library. lineChart(svg, labels, series, options)
    draws one polyline per series (dashed when series.dashed) with a y axis from 0 to the
-   largest value, x labels every few buckets and a legend; it marks the svg
+   largest value (its ticks written by options.format, else formatNumber), x labels every few buckets and a legend; it marks the svg
    data-drawn="1" once done, so a test can wait for it. */
 "use strict";
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -49,7 +49,7 @@ function lineChart(svg, labels, series, options = {}) {
   for (let tick = 0; tick <= 4; tick++) {
     const value = (top * tick) / 4;
     svg.appendChild(svgElement("line", { x1: margin.left, x2: width - margin.right, y1: y(value), y2: y(value), class: tick ? "grid" : "axis" }));
-    svg.appendChild(svgElement("text", { x: margin.left - 4, y: y(value) + 3, "text-anchor": "end" }, formatNumber(value)));
+    svg.appendChild(svgElement("text", { x: margin.left - 4, y: y(value) + 3, "text-anchor": "end" }, (options.format || formatNumber)(value)));
   }
   const every = Math.max(1, Math.ceil(labels.length / 8));
   const last = labels.length - 1;

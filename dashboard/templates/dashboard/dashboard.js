@@ -1,9 +1,16 @@
 /* The dashboard's behaviour: window and grouping toggles redraw the charts from the
-   usage aggregates in #usage-data; a WebSocket brings the live streams every second. */
+   usage aggregates in #usage-data; the spend chart draws #spend-data (per day, per team);
+   a WebSocket brings the live streams every second. */
 "use strict";
 (function () {
   const usage = JSON.parse(document.getElementById("usage-data").textContent);
+  const spend = JSON.parse(document.getElementById("spend-data").textContent);
   const state = { window: "hour", grouping: "provider" };
+
+  function formatDollars(value) {
+    // Axis ticks: cents and below need their digits (formatNumber keeps one decimal).
+    return "$" + (value > 0 && value < 1 ? String(Number(value.toPrecision(2))) : formatNumber(value));
+  }
 
   function seriesOf(groups, field, extra = {}) {
     return Object.entries(groups).map(([name, points]) => ({ name, values: points.map((p) => p[field]), ...extra }));
@@ -28,6 +35,8 @@
     lineChart(document.getElementById("chart-errors"), labels, errorRates, { showZero: true });
     lineChart(document.getElementById("chart-latency"), labels, latency);
     lineChart(document.getElementById("chart-tokens"), labels, tokens);
+    const spendSeries = Object.entries(spend.series).map(([name, values]) => ({ name, values }));
+    lineChart(document.getElementById("chart-spend"), spend.labels, spendSeries, { format: formatDollars });
     const bucketName = data.bucket_seconds === 60 ? "minute" : "hour";
     document.querySelectorAll(".bucket-name").forEach((element) => (element.textContent = bucketName));
     document.querySelectorAll("table.totals").forEach((table) => {

@@ -1,0 +1,7 @@
+from rest_framework.routers import SimpleRouter
+
+from pricing.api.views import PriceOverrideViewSet
+
+router = SimpleRouter()
+router.register("prices", PriceOverrideViewSet, basename="price")
+urlpatterns = router.urls
