@@ -60,7 +60,9 @@ def _chat_done(tail: bytes, stream: bool) -> bool:
 
 
 def _responses_done(tail: bytes, stream: bool) -> bool:
-    return b"response.completed" in tail if stream else b'"completed"' in tail
+    # A whole response object ends with its ``completed_at`` (null until it completes); the
+    # status and the ``response.completed`` event name sit at its head, beyond the tail.
+    return b'"completed_at":' in tail and b'"completed_at":null' not in tail
 
 
 def _messages_done(tail: bytes, stream: bool) -> bool:

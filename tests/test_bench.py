@@ -3,9 +3,10 @@ against the mock, one miniature measurement through the mock process, /proc read
 the report's arithmetic on fixed numbers."""
 
 import asyncio
+import functools
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,33 @@ def test_the_workers_report_gives_the_ratio_to_the_first_count() -> None:
     lines = report([Figures(1, 100.0, 0, 0.9, 0.6), Figures(2, 190.0, 0, 1.3, 0.7)]).splitlines()
     assert lines[1].split() == ["1", "100", "1.00", "0.90", "0.60", "0"]
     assert lines[2].split() == ["2", "190", "1.90", "1.30", "0.70", "0"]
+
+
+def test_every_door_of_the_doors_bench_counts_the_gateways_whole_answers_as_complete(tmp_path: Path) -> None:
+    """bench.doors' completeness checks against the real gateway: a check that never matches
+    makes a door's figures all errors (the Responses door's once were: its status sits at the
+    head of the body, beyond the tail the check sees)."""
+    from bench.doors import DIRECT, DOORS
+
+    process_mock = start_mock(tmp_path)
+    gateway = start_gateway("uvicorn", tmp_path, process_mock.port)
+    loop = asyncio.new_event_loop()
+    try:
+        for door, port in [(DIRECT, process_mock.port), *[(door, gateway.port) for door in DOORS]]:
+            for stream in (False, True):
+                request = build_request(port, door.path, door.body(stream), HEADERS)
+
+                complete = functools.partial(_door_done, door.done, stream)
+                phase = loop.run_until_complete(
+                    run_phase(port, request, concurrency=2, seconds=5, max_requests=4, check=complete)
+                )
+                assert phase.errors == 0, (door.name, stream, phase.error_samples)
+                assert phase.completed == 4
+    finally:
+        loop.close()
+        stop_process(gateway.process)
+        stop_process(process_mock.process)
+
+
+def _door_done(done: Callable[[bytes, bool], bool], stream: bool, tail: bytes) -> bool:
+    return done(tail, stream)
