@@ -44,6 +44,7 @@ REPLY = {
     "usage": {"prompt_tokens": 12, "completion_tokens": 3},
 }
 MESSAGES: list[anthropic.types.MessageParam] = [{"role": "user", "content": "hi"}]
+UNPRICED_MODEL = "house-model-7b"  # in no price table: genai-prices prices gpt-4o on any provider
 
 
 class FakePrices:
@@ -210,7 +211,7 @@ async def test_an_unpriced_model_reserves_nothing(upstream: respx.Route) -> None
     _, key = await sync_to_async(_team_with_spend)("0", spend_budget_usd=Decimal("0.0001"))
     async with _anthropic(key) as sdk:
         await asyncio.gather(
-            *(sdk.messages.create(model="gpt-4o", max_tokens=5, messages=MESSAGES) for _ in range(5))
+            *(sdk.messages.create(model=UNPRICED_MODEL, max_tokens=5, messages=MESSAGES) for _ in range(5))
         )
     assert upstream.call_count == 5
 
