@@ -90,12 +90,16 @@ class Mock:
         return dict(response.json())
 
 
-def start_mock(workdir: Path, *, pin: bool = True) -> Mock:
+def start_mock(workdir: Path, *, pin: bool = True, canned: bool = False) -> Mock:
     """``python -m tests.mock_upstream`` on a free port, without its request record (a long
-    run would keep every request); on the client core unless ``pin`` is false."""
-    port_file = workdir / "mock.port"
-    command = [sys.executable, "-m", "tests.mock_upstream", "--port", "0", "--port-file", str(port_file)]
-    command.append("--no-record")
+    run would keep every request); on the client core unless ``pin`` is false. ``canned``
+    starts ``bench.fast_upstream`` instead: one prebuilt answer, next to no CPU (it has no
+    ``configure`` or ``stats``)."""
+    port_file = workdir / ("canned.port" if canned else "mock.port")
+    module = "bench.fast_upstream" if canned else "tests.mock_upstream"
+    command = [sys.executable, "-m", module, "--port", "0", "--port-file", str(port_file)]
+    if not canned:
+        command.append("--no-record")
     process = subprocess.Popen(
         pinned(CLIENT_CORE, command) if pin else command, cwd=REPO, stdout=subprocess.DEVNULL
     )

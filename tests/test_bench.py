@@ -239,3 +239,30 @@ def test_every_door_of_the_doors_bench_counts_the_gateways_whole_answers_as_comp
 
 def _door_done(done: Callable[[bytes, bool], bool], stream: bool, tail: bytes) -> bool:
     return done(tail, stream)
+
+
+def test_the_canned_upstream_answers_every_request_of_a_kept_alive_connection(tmp_path: Path) -> None:
+    """bench.workers' upstream: whole answers, request after request on a connection, and the
+    gateway turns them into whole Anthropic answers."""
+    canned = start_mock(tmp_path, pin=False, canned=True)
+    gateway = start_gateway("uvicorn", tmp_path, canned.port)
+    loop = asyncio.new_event_loop()
+    try:
+        direct = build_request(canned.port, "/v1/chat/completions", BODY, HEADERS)
+        phase = loop.run_until_complete(
+            run_phase(canned.port, direct, concurrency=2, seconds=5, max_requests=50, check=_chat_answered)
+        )
+        assert (phase.completed, phase.errors) == (50, 0)
+        through = build_request(gateway.port, "/v1/messages", {**BODY, "model": "bench"}, HEADERS)
+        phase = loop.run_until_complete(
+            run_phase(gateway.port, through, concurrency=2, seconds=5, max_requests=10, check=answered)
+        )
+        assert (phase.completed, phase.errors) == (10, 0), phase.error_samples
+    finally:
+        loop.close()
+        stop_process(gateway.process)
+        stop_process(canned.process)
+
+
+def _chat_answered(tail: bytes) -> bool:
+    return b'"finish_reason":"stop"' in tail
