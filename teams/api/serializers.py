@@ -151,18 +151,3 @@ class UsageQuerySerializer(serializers.Serializer[None]):
 class UsageAggregateQuerySerializer(UsageQuerySerializer):
     group_by = serializers.ChoiceField(choices=sorted(USAGE_GROUPS), default="day")
 
-
-class UsageAggregateRowSerializer(serializers.Serializer[None]):
-    """One group; exactly one of day/provider/model/team is present (the ``group_by``)."""
-
-    day = serializers.DateField(required=False)
-    provider = serializers.CharField(required=False)
-    model = serializers.CharField(required=False)
-    team = serializers.CharField(required=False)
-    requests = serializers.IntegerField()
-    input_tokens = serializers.IntegerField()
-    output_tokens = serializers.IntegerField()
-    cached_tokens = serializers.IntegerField()
-    total_tokens = serializers.IntegerField()
-    error_count = serializers.IntegerField(help_text="Requests answered with status >= 400.")
-    p50_latency_ms = serializers.FloatField(allow_null=True)
