@@ -2,9 +2,11 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
+from providers.groups import DEFAULT_STRATEGY, STRATEGIES, GroupConfigError, parse_deployments
 from providers.models import Provider, Source
 
 
@@ -18,7 +20,7 @@ class Alias(models.Model):
     """
 
     name = models.CharField(max_length=200)
-    target = models.CharField(max_length=300)
+    target = models.CharField(max_length=300, blank=True, help_text="provider:model or another alias")
     provider = models.ForeignKey(
         Provider,
         on_delete=models.CASCADE,
@@ -36,6 +38,21 @@ class Alias(models.Model):
         blank=True,
         help_text="Ordered model names (provider:model or aliases) tried when the target fails "
         "with a retryable error before any byte reached the client.",
+    )
+    targets = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="A model group: several targets, e.g. "
+        '[{"target": "anthropic:claude-sonnet-4", "weight": 3}, '
+        '{"target": "bedrock:anthropic.claude-sonnet-4", "weight": 1, "tier": 2, "rpm": 600}]. '
+        "Tier 1 is used first; a higher tier only when no lower one is available. "
+        "Empty: a plain alias of 'target'. For a group, 'target' shows the first one.",
+    )
+    strategy = models.CharField(
+        max_length=20,
+        choices=[(name, name) for name in STRATEGIES],
+        default=DEFAULT_STRATEGY,
+        help_text="How a group picks a target within a tier (groups only).",
     )
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.ADMIN)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -64,5 +81,33 @@ class Alias(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.name = self.name.strip().lower()
+        self.fill_group_target()
         self.target = self.target.strip()
         super().save(*args, **kwargs)
+
+    def fill_group_target(self) -> None:
+        """A group's ``target`` is its first target (what listings show)."""
+        first = self.targets[0] if isinstance(self.targets, list) and self.targets else None
+        if isinstance(first, dict) and isinstance(first.get("target"), str):
+            self.target = first["target"]
+        elif isinstance(first, str):
+            self.target = first
+
+    def clean(self) -> None:
+        """A group must parse, name known targets and not reach itself again."""
+        from aliases.groups import group_problems_in_database  # the check reads other rows
+
+        self.fill_group_target()
+        if not self.targets:
+            if not self.target.strip():
+                raise ValidationError({"target": "a target, or a group's targets, is required"})
+            return
+        if self.is_pattern:
+            raise ValidationError({"targets": "a pattern alias cannot be a group"})
+        try:
+            deployments = parse_deployments(self.targets)
+        except GroupConfigError as error:
+            raise ValidationError({"targets": str(error)}) from None
+        problems = group_problems_in_database(self.name.strip().lower(), deployments)
+        if problems:
+            raise ValidationError({"targets": problems})

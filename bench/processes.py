@@ -169,12 +169,16 @@ def gateway_env(workdir: Path, mock_port: int) -> dict[str, str]:
         "MOCK_API_KEY": PROVIDER_KEY,
         "MOCK_BASE_URL": f"http://127.0.0.1:{mock_port}/v1",
         "VDM_DEFAULT_PROVIDER": "mock",
+        # Middleware to measure (bench.noop_middleware), passed on when set: none by default.
+        **({"VDM_MIDDLEWARE": os.environ["VDM_MIDDLEWARE"]} if os.environ.get("VDM_MIDDLEWARE") else {}),
     }
 
 
-def start_gateway(server: str, workdir: Path, mock_port: int) -> Server:
+def start_gateway(
+    server: str, workdir: Path, mock_port: int, extra_env: dict[str, str] | None = None
+) -> Server:
     """The gateway as ``scripts/start`` runs it: ``manage.py serve`` (migrate, load the
-    configuration, then serve with daphne or uvicorn)."""
+    configuration, then serve with daphne or uvicorn); ``extra_env`` adds to its variables."""
     port = free_port()
     command = [
         sys.executable,
@@ -189,7 +193,7 @@ def start_gateway(server: str, workdir: Path, mock_port: int) -> Server:
     ]
     gateway_dir = workdir / server
     gateway_dir.mkdir(exist_ok=True)
-    env = gateway_env(gateway_dir, mock_port)
+    env = {**gateway_env(gateway_dir, mock_port), **(extra_env or {})}
     return start_server(server, command, port=port, env=env, cwd=REPO, workdir=gateway_dir)
 
 

@@ -6,6 +6,7 @@ included. With --yardstick, vandamme-proxy 2.0.9 from PyPI is measured the same 
 proxy is pinned to core 0; the mock and this load generator share core 1.
 
 Usage: python -m bench.run [--quick] [--servers daphne uvicorn] [--yardstick] [--repeat N]
+                           [--gateway-env NAME=VALUE …]
 """
 
 import argparse
@@ -56,6 +57,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--repeat", type=int, help="rounds of the timed phases (median); default 3, --quick 1"
+    )
+    parser.add_argument(
+        "--gateway-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="one more variable for the gateway (repeatable), e.g. OTEL_EXPORTER_OTLP_ENDPOINT=…",
     )
     return parser.parse_args(argv)
 
@@ -115,6 +123,8 @@ def run(args: argparse.Namespace) -> Path:
     if args.repeat:
         plan = replace(plan, repeat=args.repeat)
     context = _context(plan)
+    extra_env = dict(item.split("=", 1) for item in args.gateway_env)
+    context["gateway_env"] = extra_env
     if not context["pinned"]:
         print("fewer than two cores: nothing is pinned, the figures mix proxy and client", flush=True)
     raise_open_file_limit()
@@ -127,7 +137,7 @@ def run(args: argparse.Namespace) -> Path:
         results["direct"] = _measure(Target("direct", mock.port, MODEL, mock.process.pid), mock, plan, loop)
         for server in args.servers:
             results[server] = _measure_server(
-                server, partial(start_gateway, server, workdir, mock.port), mock, plan, loop
+                server, partial(start_gateway, server, workdir, mock.port, extra_env), mock, plan, loop
             )
         if args.yardstick:
             results[YARDSTICK_NAME] = _measure_server(

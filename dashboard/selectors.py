@@ -12,6 +12,7 @@ from django.utils import timezone
 from aliases.models import Alias
 from dashboard.stats import LATENCY_EDGES_MS, Window, fold
 from providers.models import ApiKey, Provider, ProviderLoadResult
+from routing.groups.state import group_router
 from routing.metrics import error_type
 from teams import spend
 from teams.models import UsageRecord
@@ -82,6 +83,28 @@ def _key_state(key: ApiKey, now: datetime) -> str:
     if key.cooldown_until and key.cooldown_until > now:
         return "cooling"
     return "failing" if key.consecutive_failures else "healthy"
+
+
+def group_health() -> list[dict[str, Any]]:
+    """Every model group's targets with their breaker, requests in flight and TTFT EWMA,
+    as this process sees them (breakers shared through Redis when one is configured)."""
+    groups = []
+    for alias in Alias.objects.exclude(targets=[]).select_related("provider"):
+        targets = [entry for entry in alias.targets if isinstance(entry, dict)]
+        rows = []
+        for entry in targets:
+            key = str(entry.get("target", "")).lower()
+            latency = group_router.latency.get(key)
+            rows.append(
+                {
+                    **entry,
+                    "breaker": group_router.breaker_state(key),
+                    "in_flight": group_router.in_flight.get(key, 0),
+                    "ttft_ms": round(latency * 1000) if latency is not None else None,
+                }
+            )
+        groups.append({"name": alias.name, "strategy": alias.strategy, "targets": rows})
+    return groups
 
 
 def key_health() -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "is_nav_sidebar_enabled": False,  # the page needs the width for its charts
         "usage": selectors.usage_overview(),
         "key_pools": selectors.key_health(),
+        "groups": selectors.group_health(),
         "load_results": selectors.load_summary(),
         "recent_errors": selectors.recent_errors(),
         "spend": selectors.spend_overview(),

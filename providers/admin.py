@@ -8,12 +8,14 @@ from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
 from audit.admin_hooks import AuditedAdmin, ReadOnlyAdmin
 from audit.masking import mask_headers
+from providers.admin_lists import LinesFieldsAdmin
 from providers.forms import ApiKeyForm, ApiKeyInlineFormSet, ProviderForm
 from providers.models import ApiKey, Provider, ProviderLoadResult, Source
 from providers.services import (
@@ -43,6 +45,8 @@ KEY_STATE_FIELDS = (
     "last_failure_at",
     "cooldown_until",
 )
+# The provider page's key table: the failure state in one column, so it fits a 1366 px screen.
+INLINE_KEY_STATE_FIELDS = ("masked", "source", "health")
 
 
 def _save_key(form: ApiKeyForm, provider: Provider) -> ApiKey | None:
@@ -86,16 +90,35 @@ class ApiKeyInline(admin.TabularInline):
     form = ApiKeyForm
     formset = ApiKeyInlineFormSet
     extra = 1
-    fields = ("secret", "label", "enabled", *KEY_STATE_FIELDS)
-    readonly_fields = KEY_STATE_FIELDS
+    fields = ("secret", "label", "enabled", *INLINE_KEY_STATE_FIELDS)
+    readonly_fields = INLINE_KEY_STATE_FIELDS
 
     @admin.display(description="key")
     def masked(self, obj: ApiKey) -> str:
         return obj.masked if obj.pk else "-"
 
+    @admin.display(description="health")
+    def health(self, obj: ApiKey) -> str:
+        return key_health(obj) if obj.pk else "-"
+
+
+def key_health(key: ApiKey) -> str:
+    """The key's failure state in a few words (the API keys page has each field apart)."""
+    if key.auto_disabled:
+        state = "auto-disabled"
+    elif key.cooldown_until is not None and key.cooldown_until > timezone.now():
+        state = f"cooling down until {key.cooldown_until:%Y-%m-%d %H:%M} UTC"
+    else:
+        state = "ok"
+    if not key.consecutive_failures:
+        return state
+    last = f", last {key.last_failure_status}" if key.last_failure_status else ""
+    return f"{state} ({key.consecutive_failures} failures in a row{last})"
+
 
 @admin.register(Provider)
-class ProviderAdmin(SecretSafeAdmin):
+class ProviderAdmin(LinesFieldsAdmin, SecretSafeAdmin):
+    lines_fields = ("models_list", "fallbacks")
     list_display = (
         "name",
         "api_format",

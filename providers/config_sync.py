@@ -23,7 +23,8 @@ from django.conf import settings
 from providers.crypto import fingerprint_secret
 from providers.endpoints import AMBIENT_CREDENTIAL_FORMATS, effective_base_url
 from providers.headers import headers_open, provider_headers_set
-from providers.loaders import ConfigSpec, ProviderSpec
+from providers.loaders import PACKAGED_SOURCE, ConfigSpec, ProviderSpec
+from providers.middleware_specs import check_importable, middleware_note
 from providers.models import ApiKey, LoadStatus, Provider, ProviderLoadResult, Source
 from providers.services import api_key_create, api_keys_set_enabled, provider_set_default
 
@@ -36,6 +37,8 @@ class ApplyReport:
     changes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     dry_run: bool = False
+    # ``*_API_KEY`` variables that defined no provider (``ConfigSpec.ignored_variables``).
+    ignored_variables: list[str] = field(default_factory=list)
 
 
 def _row_source(spec: ProviderSpec) -> str:
@@ -48,9 +51,11 @@ def _upsert_provider(spec: ProviderSpec, report: ApplyReport) -> Provider:
     created = provider is None
     if provider is None:
         provider = Provider(name=spec.name, source=_row_source(spec))
-    wanted: dict[str, Any] = {**spec.values, "passthrough": spec.passthrough}
+    wanted = _wanted_values(provider, spec, created)
     headers = wanted.pop("custom_headers", None)
-    field_sources = {**spec.field_sources, "passthrough": spec.keys_source}
+    # Only what the operator's environment and files set is managed (read-only elsewhere).
+    operator_set = {name: source for name, source in spec.field_sources.items() if source != PACKAGED_SOURCE}
+    field_sources = {**operator_set, "passthrough": spec.keys_source}
     changed = [name for name, value in wanted.items() if getattr(provider, name) != value]
     for name in changed:
         setattr(provider, name, wanted[name])
@@ -68,6 +73,22 @@ def _upsert_provider(spec: ProviderSpec, report: ApplyReport) -> Provider:
             f"provider {spec.name}: {'created' if created else 'updated ' + ', '.join(changed)}"
         )
     return provider
+
+
+def _wanted_values(provider: Provider, spec: ProviderSpec, created: bool) -> dict[str, Any]:
+    """The values this load writes. A packaged default describes and never locks: it is
+    written on a new row, when an operator's override of it goes away, and when the base
+    URL changes (the packaged description of one endpoint does not fit another); otherwise
+    the admin's value stands."""
+    wanted: dict[str, Any] = {**spec.values, "passthrough": spec.passthrough}
+    previously_managed = set(provider.field_sources or {})
+    # Only an operator's new base URL: the admin's own edit of a packaged one stands.
+    operator_url = spec.field_sources.get("base_url") not in (None, PACKAGED_SOURCE)
+    base_url_changes = operator_url and wanted["base_url"] != provider.base_url
+    for name, source in spec.field_sources.items():
+        if source == PACKAGED_SOURCE and not (created or base_url_changes or name in previously_managed):
+            wanted.pop(name, None)
+    return wanted
 
 
 def _sync_keys(provider: Provider, spec: ProviderSpec, report: ApplyReport) -> list[str]:
@@ -126,15 +147,27 @@ def _apply_provider(spec: ProviderSpec, report: ApplyReport) -> Provider | None:
         _drop_managed_keys(spec.name, report)
         _record(report, spec, LoadStatus.INACTIVE, _inactive_reason(spec), [])
         return None
-    if spec.errors:
-        _record(report, spec, LoadStatus.FAILURE, "; ".join(spec.errors), [])
+    errors = [*spec.errors, *_middleware_problems(spec)]
+    if errors:
+        _record(report, spec, LoadStatus.FAILURE, "; ".join(errors), [])
         return None
     provider = _upsert_provider(spec, report)
     fingerprints = _sync_keys(provider, spec, report)
     status = LoadStatus.PARTIAL if spec.warnings else LoadStatus.SUCCESS
-    message = "; ".join(spec.warnings) or _active_note(spec)
-    _record(report, spec, status, message, fingerprints)
+    middleware = middleware_note(spec.values.get("middleware") or [])
+    notes = ["; ".join(spec.warnings) or _active_note(spec), middleware]
+    _record(report, spec, status, "; ".join(note for note in notes if note), fingerprints)
     return provider
+
+
+def _middleware_problems(spec: ProviderSpec) -> list[str]:
+    """A middleware that cannot be imported or refuses its options fails its provider's
+    load, as any other configuration error (a guardrail with a typo guards nothing)."""
+    try:
+        check_importable(spec.values.get("middleware") or [])
+    except ValueError as exc:
+        return [str(exc)]
+    return []
 
 
 def _inactive_reason(spec: ProviderSpec) -> str:

@@ -4,10 +4,12 @@ never rendered); secret-looking custom header values are shown masked."""
 from typing import Any
 
 from django import forms
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from audit.masking import MASK, mask_headers
 from providers.headers import provider_headers_set
-from providers.models import ApiKey, Provider, Source
+from providers.models import ApiKey, Provider, ProviderLoadResult, Source
 
 MANAGED_SOURCES = (Source.ENV, Source.FILE)
 
@@ -40,6 +42,35 @@ class ProviderForm(forms.ModelForm):
         return self.instance.custom_headers
 
 
+def key_variable(provider_name: str) -> str:
+    """The environment variable whose keys the loader gave this provider ({NAME}_API_KEY)."""
+    return f"{provider_name.upper().replace('-', '_')}_API_KEY"
+
+
+def key_origin(key: ApiKey) -> str:
+    """Where a loaded key comes from, as the operator would change it: "set by OPENAI_API_KEY",
+    or by the TOML file(s) the last load read."""
+    if key.source == Source.ENV:
+        return f"set by {key_variable(key.provider.name)}"
+    result = ProviderLoadResult.objects.filter(provider_name=key.provider.name).first()
+    files = [origin for origin in (result.sources if result else []) if origin.endswith(".toml")]
+    return f"set by {', '.join(files)}" if files else "set by a TOML file"
+
+
+class PlainText(forms.Widget):
+    """Text in place of a disabled input, so a value set elsewhere reads as a value, not
+    as an empty box: ``note`` when given, else the field's own value."""
+
+    def __init__(self, note: str = "") -> None:
+        super().__init__()
+        self.note = note
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        return format_html('<span class="plain-value">{}</span>', self.note or value or "—")
+
+
 class ApiKeyForm(forms.ModelForm):
     """``secret`` is required for a new key, optional ("leave blank to keep") for an existing one."""
 
@@ -60,12 +91,16 @@ class ApiKeyForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["secret"].help_text = "Leave blank to keep the current key."
             if self.instance.source in MANAGED_SOURCES:
-                self.fields["secret"].disabled = True
-                self.fields["label"].disabled = True
-                source = self.instance.get_source_display()
-                self.fields[
-                    "secret"
-                ].help_text = f"Set by the {source}; change it there (the next load overrides)."
+                self._show_as_loaded()
+
+    def _show_as_loaded(self) -> None:
+        """A key from the environment or a file: its origin and label as text, not empty
+        disabled boxes; only ``enabled`` stays editable (the next load would undo the rest)."""
+        secret, label = self.fields["secret"], self.fields["label"]
+        secret.disabled = label.disabled = True
+        secret.widget = PlainText(key_origin(self.instance))
+        label.widget = PlainText()
+        secret.help_text = "Change it there: the next load would override an edit here."
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

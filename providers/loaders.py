@@ -7,7 +7,7 @@ field: a local file that sets only ``timeout`` keeps the packaged ``base-url``.
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +22,25 @@ from providers.endpoints import (
     service_account_project,
 )
 from providers.families import ApiFormat, HostedTools, ProviderFamily
+from providers.groups import (
+    DEFAULT_STRATEGY,
+    Deployment,
+    GroupConfigError,
+    is_env_group,
+    parse_deployments,
+    parse_env_group,
+    parse_strategy,
+)
+from providers.middleware_specs import parse_specs
 
 PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 SUPPORTED_FORMATS = tuple(f.value for f in ApiFormat)
 PASSTHROUGH_MARKER = "!PASSTHRU"
 GATEWAY_PREFIXES = ("VDM_", "VANDAMME_")
 GATEWAY_KEY_VARS = frozenset({"PROXY_API_KEY"})
+# The source of a value only the packaged defaults set: it describes, never locks (the
+# admin may change it; ``providers.config_sync`` writes it on a new row only).
+PACKAGED_SOURCE = "default"
 TOML_FIELDS = {
     "base-url": "base_url",
     "api-format": "api_format",
@@ -48,6 +61,7 @@ TOML_FIELDS = {
     "responses_api": "responses_api",
     "hosted-tools": "hosted_tools",
     "hosted_tools": "hosted_tools",
+    "middleware": "middleware",
 }
 ENV_FIELDS = {
     "BASE_URL": "base_url",
@@ -66,6 +80,7 @@ ENV_FIELDS = {
     "FAMILY": "family",
     "RESPONSES_API": "responses_api",
     "HOSTED_TOOLS": "hosted_tools",
+    "MIDDLEWARE": "middleware",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -81,9 +96,11 @@ class ProviderSpec:
 
     name: str
     values: dict[str, Any] = field(default_factory=dict)
-    field_sources: dict[str, str] = field(default_factory=dict)  # field -> env | file
+    field_sources: dict[str, str] = field(default_factory=dict)  # field -> env | file | default
     origins: dict[str, str] = field(default_factory=dict)  # field -> variable or file path
     keys: list[str] = field(default_factory=list, repr=False)
+    # What the packaged defaults said, before any layer overrode it.
+    packaged_values: dict[str, Any] = field(default_factory=dict)
     keys_source: str = ""
     keys_origin: str = ""
     # Set by any layer above the packaged defaults: a keyless provider that only the
@@ -130,6 +147,9 @@ class AliasSpec:
     provider: str | None
     source: str
     origin: str
+    # A model group: its targets (``target`` is then the first one) and strategy.
+    targets: tuple[Deployment, ...] = ()
+    strategy: str = DEFAULT_STRATEGY
 
     @property
     def is_pattern(self) -> bool:
@@ -142,6 +162,8 @@ class ConfigSpec:
     aliases: list[AliasSpec] = field(default_factory=list)
     default_provider: str | None = None
     errors: list[str] = field(default_factory=list)
+    # ``*_API_KEY`` variables that name no known provider and come without a ``_BASE_URL``.
+    ignored_variables: list[str] = field(default_factory=list)
 
     def provider(self, name: str) -> ProviderSpec:
         if name not in self.providers:
@@ -184,10 +206,9 @@ def _coerce(field_name: str, value: Any) -> Any:
         if isinstance(value, float) or int(value) < 0:
             raise ValueError("must be a whole number ≥ 0")
         return int(value)
-    if field_name == "family":
-        return _one_of(ProviderFamily, value)
-    if field_name == "hosted_tools":
-        return _one_of(HostedTools, value)
+    parser = _PARSERS.get(field_name)
+    if parser is not None:
+        return parser(value)
     if field_name in ("tool_name_sanitization", "requires_key", "ambient_credentials", "responses_api"):
         return _as_bool(value)
     if field_name in ("models_list", "fallbacks"):
@@ -207,6 +228,14 @@ def _one_of(enum: type[ProviderFamily] | type[HostedTools], value: Any) -> str:
     if word not in allowed:
         raise ValueError(f"must be one of {', '.join(allowed)}, got {value!r}")
     return word
+
+
+# Fields with a parser of their own (each raises ValueError with a readable message).
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "family": lambda value: _one_of(ProviderFamily, value),
+    "hosted_tools": lambda value: _one_of(HostedTools, value),
+    "middleware": parse_specs,
+}
 
 
 def _set_checked(spec: ProviderSpec, field_name: str, value: Any, source: str, origin: str) -> None:
@@ -238,10 +267,31 @@ def _apply_toml_aliases(spec: ConfigSpec, table: Any, provider: str | None, orig
         spec.errors.append(f"{origin}: aliases must be a table of name = target")
         return
     for name, target in table.items():
-        spec.aliases.append(AliasSpec(str(name).lower(), str(target), provider, "file", origin))
+        if isinstance(target, list | dict):
+            _apply_toml_group(spec, str(name).lower(), target, provider, origin)
+        else:
+            spec.aliases.append(AliasSpec(str(name).lower(), str(target), provider, "file", origin))
 
 
-def _apply_toml_defaults(spec: ConfigSpec, defaults: Any, origin: str) -> None:
+def _apply_toml_group(
+    spec: ConfigSpec, name: str, raw: list[Any] | dict[str, Any], provider: str | None, origin: str
+) -> None:
+    """``name = ["a:x", "b:y"]`` or ``name = { targets = [...], strategy = "least-busy" }``;
+    a group that does not parse is reported and skipped (the rest still loads)."""
+    table = raw if isinstance(raw, dict) else {"targets": raw}
+    unknown = sorted(set(table) - {"targets", "strategy"})
+    try:
+        if unknown:
+            raise GroupConfigError(f"unknown key(s) {', '.join(unknown)}; use targets and strategy")
+        targets = parse_deployments(table.get("targets"))
+        strategy = parse_strategy(table.get("strategy"))
+    except GroupConfigError as error:
+        spec.errors.append(f"{origin}: group '{name}': {error}")
+        return
+    spec.aliases.append(AliasSpec(name, targets[0].target, provider, "file", origin, targets, strategy))
+
+
+def _apply_toml_defaults(spec: ConfigSpec, defaults: Any, origin: str, source: str) -> None:
     if not isinstance(defaults, dict):
         spec.errors.append(f"{origin}: [defaults] must be a table")
         return
@@ -249,7 +299,9 @@ def _apply_toml_defaults(spec: ConfigSpec, defaults: Any, origin: str) -> None:
         spec.default_provider = str(defaults["default-provider"]).lower()
     for key in ("timeout", "total-timeout", "max-retries"):
         if key in defaults:
-            spec.provider("*").set(TOML_FIELDS[key], defaults[key], "file", origin)
+            spec.provider("*").set(TOML_FIELDS[key], defaults[key], source, origin)
+    if "middleware" in defaults:  # global: before each provider's own (_apply_global_defaults)
+        _set_checked(spec.provider("*"), "middleware", defaults["middleware"], source, origin)
     if "aliases" in defaults:
         _apply_toml_aliases(spec, defaults["aliases"], None, origin)
 
@@ -261,6 +313,7 @@ def _apply_toml_provider(
         return  # only prices (``pricing.loaders`` reads them): defines no provider
     provider = spec.provider(section.lower())
     provider.configured = provider.configured or not packaged
+    source = PACKAGED_SOURCE if packaged else "file"
     for key, value in table.items():
         if key == "prices":
             continue  # read by ``pricing.loaders``
@@ -269,7 +322,9 @@ def _apply_toml_provider(
         elif key == "aliases":
             _apply_toml_aliases(spec, value, provider.name, origin)
         elif key in TOML_FIELDS:
-            _set_checked(provider, TOML_FIELDS[key], value, "file", origin)
+            _set_checked(provider, TOML_FIELDS[key], value, source, origin)
+            if packaged and TOML_FIELDS[key] in provider.values:
+                provider.packaged_values[TOML_FIELDS[key]] = provider.values[TOML_FIELDS[key]]
         else:
             provider.warnings.append(f"{origin}: unknown key '{key}' ignored")
 
@@ -283,21 +338,34 @@ def apply_toml_layer(
     configuring them."""
     for section, table in data.items():
         if section == "defaults":
-            _apply_toml_defaults(spec, table, origin)
+            _apply_toml_defaults(spec, table, origin, PACKAGED_SOURCE if packaged else "file")
         elif isinstance(table, dict):
             _apply_toml_provider(spec, section, table, origin, packaged=packaged)
         else:
             spec.errors.append(f"{origin}: '{section}' must be a table ([{section}])")
 
 
-def _env_provider_names(environ: Mapping[str, str]) -> list[str]:
+def _env_provider_names(spec: ConfigSpec, environ: Mapping[str, str]) -> list[str]:
+    """Prefixes of ``{NAME}_API_KEY`` variables that define a provider: a provider some
+    TOML layer (the packaged defaults included) knows, or one given ``{NAME}_BASE_URL``.
+    Any other ``*_API_KEY`` belongs to another tool (``TAVILY_API_KEY``,
+    ``LANGCHAIN_API_KEY``…): it is listed in ``spec.ignored_variables``, never a provider."""
     names = []
     for variable, value in environ.items():
         if not variable.endswith("_API_KEY") or not value.strip():
             continue
         if variable in GATEWAY_KEY_VARS or variable.startswith(GATEWAY_PREFIXES):
             continue
-        names.append(variable.removesuffix("_API_KEY"))
+        prefix = variable.removesuffix("_API_KEY")
+        if (
+            prefix.lower().replace("_", "-") in spec.providers
+            or prefix.lower() in spec.providers
+            or environ.get(f"{prefix}_BASE_URL", "").strip()
+        ):
+            names.append(prefix)
+        else:
+            spec.ignored_variables.append(variable)
+    spec.ignored_variables.sort()
     return names
 
 
@@ -328,24 +396,44 @@ def _apply_env_provider(spec: ConfigSpec, prefix: str, environ: Mapping[str, str
     for variable, target in environ.items():
         if variable.startswith(alias_prefix) and target.strip():
             name = variable.removeprefix(alias_prefix).lower().replace("_", "-")
-            spec.aliases.append(AliasSpec(name, target.strip(), provider.name, "env", variable))
+            _apply_env_alias(spec, name, target.strip(), provider.name, variable, environ)
 
 
 def apply_environment(spec: ConfigSpec, environ: Mapping[str, str]) -> None:
     """Merge the environment: it beats every file."""
-    prefixes = set(_env_provider_names(environ))
+    prefixes = set(_env_provider_names(spec, environ))
     prefixes |= {name.upper().replace("-", "_") for name in spec.providers if name != "*"}
     for prefix in sorted(prefixes):
         if PROVIDER_NAME.match(prefix.lower()):
             _apply_env_provider(spec, prefix, environ)
         elif f"{prefix}_API_KEY" in environ:
             spec.errors.append(f"{prefix}_API_KEY: '{prefix.lower()}' is not a valid provider name")
+    if environ.get("VDM_MIDDLEWARE", "").strip():
+        _set_checked(spec.provider("*"), "middleware", environ["VDM_MIDDLEWARE"], "env", "VDM_MIDDLEWARE")
     if environ.get("VDM_DEFAULT_PROVIDER", "").strip():
         spec.default_provider = environ["VDM_DEFAULT_PROVIDER"].strip().lower()
     for variable, target in environ.items():
         if variable.startswith("VDM_ALIAS_") and target.strip():
             name = variable.removeprefix("VDM_ALIAS_").lower().replace("_", "-")
-            spec.aliases.append(AliasSpec(name, target.strip(), None, "env", variable))
+            _apply_env_alias(spec, name, target.strip(), None, variable, environ)
+
+
+def _apply_env_alias(
+    spec: ConfigSpec, name: str, value: str, provider: str | None, variable: str, environ: Mapping[str, str]
+) -> None:
+    """One target, or a group: ``a:x;weight=3, b:y;tier=2`` (strategy from
+    ``VDM_GROUP_STRATEGY_<NAME>``)."""
+    if not is_env_group(value):
+        spec.aliases.append(AliasSpec(name, value, provider, "env", variable))
+        return
+    strategy_variable = f"VDM_GROUP_STRATEGY_{name.upper().replace('-', '_')}"
+    try:
+        targets = parse_env_group(value)
+        strategy = parse_strategy(environ.get(strategy_variable))
+    except GroupConfigError as error:
+        spec.errors.append(f"{variable}: group '{name}': {error}")
+        return
+    spec.aliases.append(AliasSpec(name, targets[0].target, provider, "env", variable, targets, strategy))
 
 
 def _dedupe_aliases(aliases: list[AliasSpec]) -> list[AliasSpec]:
@@ -388,13 +476,34 @@ def _validate_cloud(spec: ProviderSpec, region: str, base_url: str) -> None:
         spec.errors.append("vertex needs a project (project or {NAME}_PROJECT, or a key with project_id)")
 
 
+def _drop_packaged_models_for_another_endpoint(spec: ProviderSpec) -> None:
+    """The packaged model list describes the packaged endpoint: a provider pointed
+    elsewhere (``OPENAI_BASE_URL=http://my-llm/v1``) lists none rather than OpenAI's, until
+    a layer or the admin names its models."""
+    packaged_url = spec.packaged_values.get("base_url")
+    if packaged_url is None or spec.field_sources.get("base_url") in (None, PACKAGED_SOURCE):
+        return
+    if (
+        spec.values.get("base_url") == packaged_url
+        or spec.field_sources.get("models_list") != PACKAGED_SOURCE
+    ):
+        return
+    origin = f"{spec.origins['base_url']} (another endpoint: the packaged model list does not apply)"
+    spec.set("models_list", [], PACKAGED_SOURCE, origin)
+
+
 def _apply_global_defaults(spec: ConfigSpec) -> None:
     globals_spec = spec.providers.pop("*", None)
     if globals_spec is None:
         return
+    spec.errors.extend(globals_spec.errors)  # e.g. a VDM_MIDDLEWARE that is not valid JSON
     for provider in spec.providers.values():
         for field_name, value in globals_spec.values.items():
-            if field_name not in provider.values:
+            if field_name == "middleware":  # global middleware runs first, then the provider's own
+                own = provider.values.get("middleware", [])
+                origin = provider.origins.get("middleware", globals_spec.origins[field_name])
+                provider.set("middleware", [*value, *own], globals_spec.field_sources[field_name], origin)
+            elif field_name not in provider.values:
                 _set_checked(
                     provider,
                     field_name,
@@ -414,6 +523,8 @@ def build_config(
         packaged = origin == packaged_origin
         apply_toml_layer(spec, parse_toml_layer(text, origin=origin), origin=origin, packaged=packaged)
     apply_environment(spec, environ)
+    for provider in spec.providers.values():
+        _drop_packaged_models_for_another_endpoint(provider)
     _apply_global_defaults(spec)
     spec.aliases = _dedupe_aliases(spec.aliases)
     for provider in spec.providers.values():

@@ -16,6 +16,7 @@ from providers.families import (  # the one enum of formats, pure
     default_responses_api,
     guess_family,
 )
+from providers.middleware_specs import validate_middleware
 
 PROVIDER_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 provider_name_validator = RegexValidator(
@@ -44,7 +45,9 @@ class Provider(models.Model):
     """
 
     name = models.CharField(max_length=63, unique=True, validators=[provider_name_validator])
-    api_format = models.CharField(max_length=16, choices=choices_of(ApiFormat), default="openai")
+    api_format = models.CharField(
+        "API format", max_length=16, choices=choices_of(ApiFormat), default="openai"
+    )
     family = models.CharField(
         max_length=16,
         choices=choices_of(ProviderFamily),
@@ -69,11 +72,12 @@ class Provider(models.Model):
         "(noted in the log and a response header) or refuse the request with a 400.",
     )
     base_url = models.CharField(
+        "base URL",
         max_length=500,
         blank=True,
         help_text="Bedrock and Vertex: leave blank for the region's public endpoint.",
     )
-    api_version = models.CharField(max_length=64, blank=True)
+    api_version = models.CharField("API version", max_length=64, blank=True)
     region = models.CharField(
         max_length=64, blank=True, help_text="Bedrock: AWS region (signing scope). Vertex: location."
     )
@@ -81,7 +85,9 @@ class Provider(models.Model):
         max_length=100, blank=True, help_text="Vertex: Google Cloud project (default: the key's project_id)."
     )
     requires_key = models.BooleanField(
-        default=True, help_text="Off: serves without a key (e.g. Ollama). Bedrock and Vertex: see below."
+        "requires a key",
+        default=True,
+        help_text="Off: serves without a key (e.g. Ollama). Bedrock and Vertex: see below.",
     )
     ambient_credentials = models.BooleanField(
         default=False,
@@ -90,9 +96,10 @@ class Provider(models.Model):
         "Credentials). Off: an empty or all-disabled pool stops the provider.",
     )
     timeout = models.FloatField(
-        default=300.0, help_text="Seconds; also the longest gap between streamed chunks."
+        "timeout (seconds)", default=300.0, help_text="Seconds; also the longest gap between streamed chunks."
     )
     total_timeout = models.FloatField(
+        "total timeout (seconds)",
         null=True,
         blank=True,
         help_text="Seconds a call may take in all, however steadily the upstream answers. "
@@ -116,8 +123,17 @@ class Provider(models.Model):
         help_text="Tried in order when this provider fails with a retryable error: a provider "
         "name (same model there) or provider:model.",
     )
+    middleware = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_middleware],
+        help_text='Middleware for calls served here, after the global ones: a list of {"path": '
+        '"package.module.Class", "options": {...}, "on_error": "refuse" | "pass"}.',
+    )
     enabled = models.BooleanField(default=True)
-    is_default = models.BooleanField(default=False, help_text="Bare model names go to the default provider.")
+    is_default = models.BooleanField(
+        "default provider", default=False, help_text="Bare model names go to the default provider."
+    )
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.ADMIN)
     field_sources = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -239,8 +255,8 @@ class ProviderLoadResult(models.Model):
     status = models.CharField(max_length=8, choices=LoadStatus.choices)
     message = models.TextField(blank=True)
     key_fingerprints = models.JSONField(default=list, blank=True)
-    base_url = models.CharField(max_length=500, blank=True)
-    api_format = models.CharField(max_length=16, blank=True)
+    base_url = models.CharField("base URL", max_length=500, blank=True)
+    api_format = models.CharField("API format", max_length=16, blank=True)
     sources = models.JSONField(default=list, blank=True)
     loaded_at = models.DateTimeField(auto_now=True)
 

@@ -43,6 +43,7 @@ from django.utils.module_loading import import_string
 from routing.errors import GatewayError
 from routing.metrics import observe_request_end
 from routing.request_context import begin_request, log_request
+from routing.tracing import begin_request_trace, end_request_trace
 from routing.views import door_error_response
 
 Scope = MutableMapping[str, Any]
@@ -91,9 +92,11 @@ class DataPlaneASGIHandler(ASGIHandler):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         request_scope = begin_request(scope)
+        trace = begin_request_trace(scope, request_scope)
         try:
             await self._handle(scope, receive, request_scope.wrap_send(send))
         finally:
+            end_request_trace(trace, request_scope)
             observe_request_end(request_scope)
             log_request(request_scope)
 

@@ -7,9 +7,9 @@ upstream key in ``x-api-key``/``Authorization`` and the gateway key beside it.
 
 Accepted keys: a team's gateway key (looked up by its sha256 in the routing snapshot,
 so a lookup leaks nothing about stored keys through timing) or the single-user
-``PROXY_API_KEY`` (compared in constant time). With neither configured, the gateway is
-open (local single-user use); once any team exists it stays closed, even with every
-team key disabled.
+``PROXY_API_KEY`` (compared in constant time). Whether a key is required at all is the
+gateway mode (``routing.gateway_mode``, ``VDM_GATEWAY_MODE``): an open gateway serves
+anyone, and a team's key still names its team there.
 """
 
 import hashlib
@@ -29,6 +29,7 @@ from routing.table import (
     SpendBudget,
     TeamConfig,
 )
+from teams.gateway_mode import configured_mode
 
 GATEWAY_KEY_HEADER = "x-gateway-key"
 
@@ -88,10 +89,11 @@ def authenticate(headers: Mapping[str, str], table: RoutingTable) -> ClientAuth:
         )
     if expected and _matches(presented, expected):
         return ClientAuth(forwardable_key=forwardable)
-    if not expected and not table.teams_configured:
+    mode = configured_mode(teams_exist=table.teams_configured)
+    if not mode.closed:
         return ClientAuth(forwardable_key=api_key)
     raise GatewayError(
         401,
-        "invalid or missing gateway API key: send it in x-api-key, Authorization: Bearer, "
-        f"or {GATEWAY_KEY_HEADER}",
+        f"invalid or missing gateway API key: the gateway is closed ({mode.reason}); send a key "
+        f"in x-api-key, Authorization: Bearer, or {GATEWAY_KEY_HEADER}",
     )

@@ -25,14 +25,22 @@ from routing.auth import ClientAuth
 from routing.call_cost import COST_HEADER, call_cost, cost_text, price_event
 from routing.errors import GatewayError, invalid_request
 from routing.failover import OpenedUpstream, UpstreamRequest, open_upstream
+from routing.formats import Door, upstream_wire
+from routing.groups.affinity import affinity_key
+from routing.groups.dispatch import dispatch_group
+from routing.groups.state import GroupCall, group_router
 from routing.limits.reservation import Reservation, spend_estimate, token_estimate
 from routing.limits.service import limiter
 from routing.metrics import observe_call
+from routing.middleware.chain import Chain
+from routing.middleware.run import HookFailure, HookRun, run_request_hooks
 from routing.request_checks import check_model_name
 from routing.request_context import current_request, note_error
 from routing.resolution import Resolution, resolve_model
+from routing.retry_budget import CLIENT_RETRY_COUNT_HEADER, client_is_retrying
 from routing.stream_watch import StreamWatch, new_stream_watch
 from routing.table import RoutingTable
+from routing.tracing import trace_answer, trace_call, trace_fallback, traced_resolution
 from routing.usage import UsageEvent, usage_recorder
 from vandamme.secrets import redact_keys, safe_model_name
 
@@ -55,6 +63,10 @@ class ProxyCall:
     body_size: int = 0  # bytes of the JSON body: the token reservation's input estimate
     reservation: Reservation | None = field(default=None, repr=False)
     recorded: UsageEvent | None = field(default=None, repr=False)  # the last outcome accounted
+    # A call to a model group: its target in flight until the outcome is accounted.
+    group_call: GroupCall | None = field(default=None, repr=False)
+    door: Door = Door.MESSAGES  # the dialect the client speaks
+    hook_states: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)  # middleware, per call
 
     @property
     def streamed(self) -> bool:
@@ -104,12 +116,16 @@ class ProxyCall:
         provider = resolution.provider if resolution else None
         model = resolution.upstream_model if resolution else ""
         price_event(event, call_cost(self.table.prices, provider, model, event))
+        if self.group_call is not None:  # the group's target is done: its tokens count
+            self.group_call.used_tokens(event.input_tokens + event.output_tokens)
+            self.group_call.end()
         self.recorded = event
         usage_recorder.record(event)
         reservation, self.reservation = self.reservation, None  # settled once
         tokens = event.input_tokens + event.output_tokens
         limiter.count(self.auth, tokens, event.created_at.timestamp(), reservation, cost_usd=event.cost_usd)
         observe_call(event)
+        trace_call(resolution, self.body)
         request = current_request.get()
         if request is not None:
             request.usage = event
@@ -155,11 +171,39 @@ class ProxyCall:
             ),
         )
 
+    def affinity_key(self) -> str | None:
+        """The conversation this call belongs to (asked by model groups only)."""
+        return affinity_key(self.client_headers, self.body)
+
+    def chain_for(self, resolution: Resolution) -> Chain | None:
+        """The middleware this call runs with ``resolution``: the provider's chain (resolved
+        in the snapshot), then the team's; None (the usual case) when neither has one."""
+        chain = resolution.provider.middleware
+        team = self.auth.team
+        if team is None or team.middleware is None:
+            return chain
+        return team.middleware if chain is None else chain + team.middleware
+
+    def hook_run(self, resolution: Resolution) -> HookRun:
+        team = self.auth.team
+        return HookRun(
+            door=self.door.value,
+            wire=upstream_wire(self.door, resolution.provider).value,
+            provider=resolution.provider.name,
+            model=resolution.upstream_model,
+            team=team.name if team else "",
+            streamed=self.streamed,
+            states=self.hook_states,
+            client_body=self.body,
+        )
+
     def resolve(self, name: str) -> Resolution:
         """Resolve with the team's aliases, then check the team may use the result."""
         team = self.auth.team
-        resolution = resolve_model(name, self.table, team.aliases if team else None)
-        check_team_access(team, name, resolution)
+        with traced_resolution(name, self.shown_model) as resolved:
+            resolution = resolve_model(name, self.table, team.aliases if team else None, group_router, self)
+            check_team_access(team, name, resolution)
+            resolved(resolution)
         return resolution
 
 
@@ -193,6 +237,9 @@ async def serve_with_fallbacks(
     except GatewayError as error:
         call.record(resolution, error.status, None, streamed=call.streamed, error=error.message)
         raise
+    if call.group_call is not None and not isinstance(response, StreamingHttpResponse):
+        call.group_call.end()  # a whole answer: done (a stream ends when it is accounted)
+    trace_answer(response)
     recorded = call.recorded
     # A whole answer was accounted before it left: its cost goes with it. A stream's
     # cost is known only at its end (usage records, the access line, metrics).
@@ -207,10 +254,19 @@ async def _dispatch_with_fallbacks(
     """The resolved target, then its fallbacks in order. A fallback that cannot be
     resolved (inactive provider, not allowed for the team) or fails too is skipped;
     when none serves, the client gets the target's own error, not a fallback's."""
+    if resolution.group is not None:
+        return await dispatch_group(
+            call,
+            dispatch,
+            resolution,
+            resolution.group,
+            resolve_fallback=_resolve_fallback,
+            fallback_statuses=FALLBACK_STATUSES,
+        )
     try:
         return await dispatch(call, resolution)
     except GatewayError as error:
-        if error.status in FALLBACK_STATUSES and resolution.fallbacks:
+        if error.status in FALLBACK_STATUSES and resolution.fallbacks and not isinstance(error, HookFailure):
             original = error
         elif (noted := _with_prefix_note(error, resolution)) is not error:
             raise noted from error
@@ -226,6 +282,7 @@ async def _dispatch_with_fallbacks(
             logger.warning("fallback %s skipped: %s", target, unresolvable.message)
             continue
         logger.warning("%s failed with %s; falling back to %s", failed, status, target)
+        trace_fallback(target)
         try:
             return await dispatch(call, fallback)
         except GatewayError as error:
@@ -277,6 +334,8 @@ async def post_upstream(
 ) -> OpenedUpstream:
     """POST ``body`` (JSON) to ``url`` with key rotation and retries (``routing.failover``)."""
     provider = resolution.provider
+    if (chain := call.chain_for(resolution)) is not None:  # middleware request hooks (routing.middleware)
+        body = await run_request_hooks(chain.request, call.hook_run(resolution), body)
     return await open_upstream(
         UpstreamRequest(
             provider=provider,
@@ -286,5 +345,6 @@ async def post_upstream(
             headers=base_headers(provider, call.client_headers, stream=stream),
             client_key=call.auth.forwardable_key,
             stream=stream,
+            client_retrying=client_is_retrying(call.client_headers.get(CLIENT_RETRY_COUNT_HEADER)),
         )
     )

@@ -92,12 +92,22 @@ class DrainingDaphneServer(DaphneServer):
         self.stop()  # the reactor's shutdown triggers write the usage and close clients
 
 
+class _NoHttp2Notice(logging.Filter):
+    """daphne warns "HTTP/2 support not enabled" at every start. The gateway serves plain
+    HTTP/1.1 on purpose (Claude Code and the SDKs speak it; TLS and HTTP/2 end at a
+    reverse proxy, README "Deploy"), so the notice is dropped rather than worried about."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("HTTP/2 support not enabled")
+
+
 class DrainingCommandLineInterface(CommandLineInterface):
     server_class = DrainingDaphneServer
 
 
 def run_daphne(*, host: str, port: int) -> None:
     raise_twisted_header_limits()  # a 431, not a closed connection, for large headers
+    logging.getLogger("daphne.server").addFilter(_NoHttp2Notice())
 
     def shut_down() -> defer.Deferred[None]:
         return defer.Deferred.fromFuture(asyncio.ensure_future(gateway_shutdown()))

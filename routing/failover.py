@@ -15,6 +15,13 @@ Only this module decides whether a failed attempt is tried again:
   back at once with its ``retry-after``;
 - connection errors, timeouts and 5xx: retried up to the provider's ``max_retries``
   with exponential backoff and jitter.
+Every retry of the same key (5xx, timeouts, a short 429 wait) also takes a token from
+the provider's retry budget (``routing.retry_budget``): with the budget spent, or when the
+client says the request is its own retry (``x-stainless-retry-count`` above 0), the first
+failure is final. A transient failure the gateway decided on (5xx, timeout, unreachable)
+goes back with ``x-should-retry: false``, which the Anthropic and OpenAI SDKs and Claude
+Code obey: the client's retries would multiply the gateway's (Claude Code tries 11
+times). A client that is retrying by its own count keeps its own loop (no header).
 A whole (non-streamed) answer is read here, so a connection that breaks or stalls
 after the headers is a failed attempt too (502/504); a stream's first frame is read
 ahead, so an error in it (Bedrock's ``throttlingException``, an ``error`` event) counts
@@ -32,7 +39,8 @@ import asyncio
 import logging
 import math
 import random
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -53,7 +61,9 @@ from routing.authorizers import (
 from routing.errors import GatewayError, map_upstream_status, scrub_secrets, upstream_error
 from routing.key_rejection import is_key_rejection
 from routing.keypool import DISABLE_AFTER, key_pools
+from routing.retry_budget import retry_budgets
 from routing.table import KeyConfig, ProviderConfig
+from routing.tracing import traced_attempt
 from routing.upstream import DeadlineExceeded, GuardedStream, total_deadline, upstream_client
 
 logger = logging.getLogger(__name__)
@@ -68,6 +78,8 @@ RATE_LIMIT_WAIT_CAP_SECONDS = BACKOFF_MAX_SECONDS
 # The longest ``retry-after`` believed (a key cools down at most this long): 10^12 s
 # would overflow every date it is added to.
 MAX_RETRY_AFTER_SECONDS = 86400.0
+# The Anthropic and OpenAI SDKs and Claude Code do not retry an answer that says so.
+DO_NOT_RETRY = {"x-should-retry": "false"}
 NO_KEY = KeyConfig(0, "none", "")  # keyless providers: no secret of ours, nothing to mark
 _background_tasks: set["asyncio.Task[None]"] = set()
 
@@ -81,6 +93,7 @@ class UpstreamRequest:
     headers: dict[str, str]
     client_key: str | None = field(default=None, repr=False)
     stream: bool = False  # a stream's first frame is read ahead; a whole answer is read
+    client_retrying: bool = False  # the client's own retry (``x-stainless-retry-count`` > 0)
 
 
 @dataclass
@@ -211,9 +224,13 @@ async def open_upstream(request: UpstreamRequest) -> OpenedUpstream:
     key_index, retries_left, attempt = 0, provider.max_retries, 0
     refreshed: set[int] = set()  # keys whose rejected token was replaced (once each)
     deadline = total_deadline(provider, stream=request.stream)
+    budget = retry_budgets.for_provider(provider.name)
+    budget.deposit()
     while True:
-        may_refresh = key_index not in refreshed
-        outcome = await _attempt(request, keys[key_index], authorize, keys, deadline, may_refresh=may_refresh)
+        may_refresh, key = key_index not in refreshed, keys[key_index]
+        with traced_attempt(provider, key) as note:
+            outcome = await _attempt(request, key, authorize, keys, deadline, may_refresh=may_refresh)
+            note(outcome)
         if isinstance(outcome, OpenedUpstream):
             return outcome
         if outcome.decision == "refresh":
@@ -225,7 +242,9 @@ async def open_upstream(request: UpstreamRequest) -> OpenedUpstream:
             continue
         delay = _retry_delay(outcome, attempt)
         if delay is None or retries_left <= 0 or _past(deadline, delay):
-            raise _final_error(provider, keys, outcome)
+            raise _final_error(request, keys, outcome, attempt + 1)
+        if request.client_retrying or not budget.withdraw(time.monotonic()):
+            raise _final_error(request, keys, outcome, attempt + 1)
         retries_left -= 1
         attempt += 1
         await asyncio.sleep(delay)
@@ -260,10 +279,18 @@ def _retry_delay(failure: _Failure, attempt: int) -> float | None:
     return None
 
 
-def _final_error(provider: ProviderConfig, keys: list[KeyConfig], failure: _Failure) -> GatewayError:
-    if failure.decision == "next_key" and failure.error.status in (401, 403):
-        return _all_keys_failed(provider, len(keys), failure.error)
-    return failure.error
+def _final_error(
+    request: UpstreamRequest, keys: list[KeyConfig], failure: _Failure, tries: int
+) -> GatewayError:
+    """The error the client gets; ``tries``: the attempts made with the last key."""
+    error = failure.error
+    if failure.decision == "next_key" and error.status in (401, 403):
+        return _all_keys_failed(request.provider, len(keys), error)
+    if failure.decision != "retry" or request.client_retrying:
+        return error
+    # A transient failure the gateway has had its say on: the client is told not to retry.
+    message = f"{error.message} (after {tries} tries)" if tries > 1 else error.message
+    return replace(error, message=message, headers={**error.headers, **DO_NOT_RETRY})
 
 
 async def _attempt(

@@ -20,6 +20,7 @@ from typing import Any
 
 from routing.readiness import readiness_begin_drain
 from routing.token_worker import token_worker
+from routing.tracing import shutdown_tracing
 from routing.upstream import close_upstream_clients
 from routing.usage import usage_recorder
 
@@ -33,11 +34,13 @@ Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 async def gateway_shutdown() -> None:
     """Close the pooled upstream clients on the running loop (else aiohttp warns
     "Unclosed client session" for each one at exit) and write the buffered usage (or
-    spool it to local disk if the database is unreachable), and stop the token count's
-    helper process (else it outlives the gateway by up to its idle delay)."""
+    spool it to local disk if the database is unreachable), stop the token count's
+    helper process (else it outlives the gateway by up to its idle delay), and export
+    the trace spans still queued."""
     await close_upstream_clients()
     await usage_recorder.shutdown()
     await token_worker.shutdown()
+    await shutdown_tracing()  # the spans still queued, after the last request's
 
 
 def mark_not_ready_on_sigterm() -> None:

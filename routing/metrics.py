@@ -24,6 +24,8 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from routing.groups.breaker import STATE_VALUES as BREAKER_STATE_VALUES
+from routing.groups.state import group_router
 from routing.keypool import key_pools
 from routing.request_context import RequestScope
 from routing.snapshot import routing_snapshot
@@ -251,6 +253,38 @@ FLEET_STATE = FleetStateCollector()
 REGISTRY.register(FLEET_STATE)
 
 
+class GroupStateCollector(Collector):
+    """Model-group deployments as this process sees them, read at scrape time: the
+    circuit breaker's state (0 closed, 1 half-open, 2 cooling after a 429, 3 open; shared
+    through Redis when configured), requests in flight and the time-to-first-token EWMA."""
+
+    def collect(self) -> Iterator[Metric]:
+        breakers = GaugeMetricFamily(
+            "vandamme_group_breaker_state",
+            "Circuit breaker of a group deployment: 0 closed, 1 half-open, 2 cooling (429), 3 open.",
+            labels=["deployment"],
+        )
+        in_flight = GaugeMetricFamily(
+            "vandamme_group_in_flight", "Requests in flight to a group deployment.", labels=["deployment"]
+        )
+        latency = GaugeMetricFamily(
+            "vandamme_group_ttft_ewma_seconds",
+            "EWMA of a group deployment's time to first token (a whole answer's time when not streamed).",
+            labels=["deployment"],
+        )
+        for key, state in group_router.breaker_states().items():
+            breakers.add_metric([key], BREAKER_STATE_VALUES[state])
+        for key, count in list(group_router.in_flight.items()):
+            in_flight.add_metric([key], count)
+        for key, seconds in list(group_router.latency.items()):
+            latency.add_metric([key], seconds)
+        yield from (breakers, in_flight, latency)
+
+
+GROUP_STATE = GroupStateCollector()
+REGISTRY.register(GROUP_STATE)
+
+
 def multiprocess_dir() -> str:
     return str(settings.PROMETHEUS_MULTIPROC_DIR)
 
@@ -264,6 +298,7 @@ def exposition_registry() -> CollectorRegistry:
     prometheus_multiprocess.MultiProcessCollector(registry)
     registry.register(KEY_STATES)
     registry.register(FLEET_STATE)
+    registry.register(GROUP_STATE)
     return registry
 
 

@@ -21,6 +21,7 @@ from django.db import connection
 from providers.models import ProviderLoadResult
 from routing.snapshot import routing_snapshot
 from routing.table import ProviderConfig, RoutingTable
+from teams.gateway_mode import configured_mode
 from vandamme.redis_breaker import async_client, redis_breaker, redis_errors
 
 CHECK_TIMEOUT_SECONDS = 1.0
@@ -49,11 +50,10 @@ class Readiness:
         return self.table is not None and any(p["available"] for p in self.providers.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "status": "ready" if self.ready else "not ready",
-            "checks": self.checks,
-            "providers": self.providers,
-        }
+        answer: dict[str, Any] = {"status": "ready" if self.ready else "not ready"}
+        if self.table is not None:  # open or closed, and why (routing.gateway_mode)
+            answer["gateway"] = configured_mode(teams_exist=self.table.teams_configured).as_dict()
+        return {**answer, "checks": self.checks, "providers": self.providers}
 
 
 def _failure(exc: BaseException) -> dict[str, Any]:

@@ -20,14 +20,22 @@ Order, for a name N sent by a client:
 
 Fallbacks: the first alias on the chain that names fallbacks supplies them, then the
 serving provider's own (a bare provider name there means the same model on it).
+
+Groups: an alias with several targets asks ``chooser`` (this process's router: its
+breakers, counters and affinity pins; ``static_choice`` when none is given) for an
+order; the first target is resolved on as the alias's target would be, and the other
+targets come first among the fallbacks. A plain alias never reaches that code.
 """
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import NamedTuple, Protocol
 
+from providers.groups import GroupConfig
 from routing.errors import GatewayError
+from routing.groups.strategies import GroupChoice, static_choice
 from routing.table import AliasConfig, ProviderConfig, RoutingTable
 
 BYPASS_PREFIX = "!"
@@ -45,6 +53,31 @@ class Resolution:
     fallbacks: tuple[str, ...] = field(default=())
     # "'opnai' is not a configured provider …" when the model id kept such a prefix.
     prefix_note: str = ""
+
+    @property
+    def group(self) -> GroupChoice | None:
+        """A model group on the chain: what it chose (its other targets lead the fallbacks)."""
+        return None
+
+
+@dataclass(frozen=True)
+class GroupResolution(Resolution):
+    """A resolution through a model group. A subclass, so that a plain one costs no extra
+    field (a frozen dataclass pays an ``object.__setattr__`` per field, per request)."""
+
+    choice: GroupChoice | None = None
+
+    @property
+    def group(self) -> GroupChoice | None:
+        return self.choice
+
+
+class ConversationSource(Protocol):
+    def affinity_key(self) -> str | None: ...
+
+
+class GroupChooser(Protocol):
+    def choose(self, group: GroupConfig, source: ConversationSource | None = None) -> GroupChoice: ...
 
 
 class ResolutionError(GatewayError):
@@ -94,9 +127,14 @@ def _provider(name: str | None, table: RoutingTable, requested: str) -> Provider
 
 
 def resolve_model(
-    requested: str, table: RoutingTable, team_aliases: Mapping[str, str] | None = None
+    requested: str,
+    table: RoutingTable,
+    team_aliases: Mapping[str, str] | None = None,
+    chooser: GroupChooser | None = None,
+    conversation: ConversationSource | None = None,
 ) -> Resolution:
-    """Resolve ``requested`` against ``table``; raises ResolutionError (400)."""
+    """Resolve ``requested`` against ``table``; raises ResolutionError (400), or a 503
+    when every target of a group is unavailable (circuit breakers open)."""
     name = requested.strip()
     if not name:
         raise ResolutionError(400, "model: must be a non-empty string")
@@ -111,14 +149,22 @@ def resolve_model(
             *([f"'{model}': {note}"] if note else []),
         )
         return Resolution(requested, provider, model, steps, prefix_note=note)
-    return _resolve(name, requested, table, team_aliases or {})
+    return _resolve(name, requested, table, team_aliases or {}, chooser, conversation)
 
 
-def _resolve(name: str, requested: str, table: RoutingTable, team_aliases: Mapping[str, str]) -> Resolution:
+def _resolve(
+    name: str,
+    requested: str,
+    table: RoutingTable,
+    team_aliases: Mapping[str, str],
+    chooser: GroupChooser | None = None,
+    conversation: ConversationSource | None = None,
+) -> Resolution:
     steps: list[str] = []
     seen: set[tuple[str | None, str]] = set()
     scope: str | None = None
     fallbacks: tuple[str, ...] = ()
+    group: GroupChoice | None = None
     while True:
         provider_name, model = _split_provider(name, table)
         if provider_name is not None:
@@ -140,10 +186,45 @@ def _resolve(name: str, requested: str, table: RoutingTable, team_aliases: Mappi
             if scope is None:
                 steps.append(f"'{model}': no alias → default provider {provider.name}")
             fallbacks += _provider_fallbacks(provider, model)
+            if group is not None:
+                return GroupResolution(requested, provider, model, tuple(steps), fallbacks, note, group)
             return Resolution(requested, provider, model, tuple(steps), fallbacks, note)
+        if alias.group is not None:
+            choice = _choose(alias.group, chooser, conversation)
+            group = group or choice
+            steps.append(f"'{model}': {alias.description}, {_choice_text(choice)}")
+            members = tuple(deployment.target for deployment in choice.order[1:])
+            fallbacks = fallbacks or (members + alias.fallbacks)
+            name, scope = choice.order[0].target, alias.provider
+            continue
         steps.append(f"'{model}': {alias.description} → '{alias.target}'")
         fallbacks = fallbacks or alias.fallbacks
         name, scope = alias.target, alias.provider
+
+
+def _choose(
+    group: GroupConfig, chooser: GroupChooser | None, conversation: ConversationSource | None
+) -> GroupChoice:
+    choice = chooser.choose(group, conversation) if chooser is not None else static_choice(group)
+    if not choice.order:
+        wait = max(1, round(choice.retry_after))
+        raise GatewayError(
+            503,
+            f"every target of model group '{group.name}' is unavailable (circuit breakers open "
+            f"after failures); retry in {wait} s",
+            {"retry-after": str(wait)},
+            error_type="api_error",
+        )
+    return choice
+
+
+def _choice_text(choice: GroupChoice) -> str:
+    group, chosen = choice.group, choice.order[0]
+    why = "the conversation's target" if choice.pinned else f"tier {chosen.tier}"
+    return (
+        f"group of {len(group.deployments)} targets ({group.strategy}) → '{chosen.target}' ({why}; "
+        f"{len(choice.order)} available)"
+    )
 
 
 def _unconfigured_prefix_note(model: str, table: RoutingTable) -> str:
@@ -173,12 +254,18 @@ def _find_alias(
         scoped = table.scoped_aliases.get((provider, lowered))
         if scoped is not None:
             return AliasLookup(
-                scoped.target, scoped.provider, scoped.fallbacks, f"alias of provider {provider}"
+                scoped.target,
+                scoped.provider,
+                scoped.fallbacks,
+                f"alias of provider {provider}",
+                scoped.group,
             )
     if scope is None:
         global_alias = table.global_aliases.get(lowered)
         if global_alias is not None:
-            return AliasLookup(global_alias.target, None, global_alias.fallbacks, "global alias")
+            return AliasLookup(
+                global_alias.target, None, global_alias.fallbacks, "global alias", global_alias.group
+            )
     return None
 
 
@@ -195,9 +282,12 @@ def _find_pattern(model: str, table: RoutingTable) -> "AliasLookup | None":
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class AliasLookup:
+class AliasLookup(NamedTuple):
+    """An alias found for a name (a tuple: made on every aliased request, and a frozen
+    dataclass's ``__init__`` costs a ``object.__setattr__`` per field)."""
+
     target: str
     provider: str | None
     fallbacks: tuple[str, ...]
     description: str
+    group: GroupConfig | None = None

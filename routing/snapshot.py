@@ -31,8 +31,11 @@ from providers.generation import (
     config_generation_redis_aget,
     config_generation_redis_repair,
 )
+from providers.groups import GroupConfig, GroupConfigError, parse_deployments, parse_strategy
 from providers.headers import headers_open
 from providers.models import LoadStatus, Provider, ProviderLoadResult
+from routing.middleware.builtins import builtin_specs
+from routing.middleware.chain import build_chain, specs_from
 from routing.snapshot_watch import start_watcher
 from routing.table import (
     DEFAULT_SPEND_ALERT_PERCENT,
@@ -45,6 +48,7 @@ from routing.table import (
     SpendBudget,
     TeamConfig,
 )
+from teams.gateway_mode import configured_mode, mode_change_message
 from teams.models import Team
 
 logger = logging.getLogger(__name__)
@@ -88,6 +92,12 @@ def _provider_config(provider: Provider) -> ProviderConfig:
         ),
         ambient_credentials=provider.ambient_credentials,
         disabled_keys=len(rows) - len(keys),
+        middleware=build_chain(  # None when empty
+            (
+                *builtin_specs(provider.family, tool_name_sanitization=provider.tool_name_sanitization),
+                *specs_from(provider.middleware or [], f"provider:{provider.name}"),
+            )
+        ),
     )
 
 
@@ -107,6 +117,7 @@ def _gateway_keys() -> dict[str, GatewayKeyConfig]:
                 team.spend_budget_usd, team.spend_budget_period, team.spend_alert_percent
             ),
             hosted_tools=HostedTools(team.hosted_tools) if team.hosted_tools else None,
+            middleware=build_chain(specs_from(team.middleware or [], f"team:{team.name}")),
         )
         for key in team.keys.all():
             if key.enabled:
@@ -121,6 +132,19 @@ def _spend_budget(
     usd: Decimal | None, period: str, alert_percent: int = DEFAULT_SPEND_ALERT_PERCENT
 ) -> SpendBudget | None:
     return None if usd is None else SpendBudget(usd, period, alert_percent)
+
+
+def _group_config(alias: Alias) -> GroupConfig | None:
+    """The alias's group; a row that no longer parses (edited around the checks) serves
+    as a plain alias of its first target, and says so in the log."""
+    if not alias.targets or alias.is_pattern:
+        return None
+    try:
+        deployments = parse_deployments(alias.targets)
+        return GroupConfig(alias.name, parse_strategy(alias.strategy), deployments)
+    except GroupConfigError as error:
+        logger.warning("group %s serves as a plain alias of %s: %s", alias.name, alias.target, error)
+        return None
 
 
 def build_routing_table() -> RoutingTable:
@@ -149,7 +173,8 @@ def build_routing_table() -> RoutingTable:
     for alias in Alias.objects.select_related("provider").order_by("name", "id"):
         scope = alias.provider.name if alias.provider else None
         fallbacks = tuple(str(f) for f in alias.fallbacks or ())
-        alias_config = AliasConfig(alias.name, alias.target, scope, fallbacks, alias.is_pattern)
+        group = _group_config(alias)
+        alias_config = AliasConfig(alias.name, alias.target, scope, fallbacks, alias.is_pattern, group)
         if alias.is_pattern:
             pattern_aliases.append(alias_config)
         elif scope is None:
@@ -178,6 +203,17 @@ def _build_and_release_connection() -> RoutingTable:
     finally:
         if not connection.in_atomic_block:
             connection.close()
+
+
+def _log_mode_change(before: RoutingTable | None, after: RoutingTable) -> None:
+    """Say so when a configuration change opens or closes the gateway (the first team
+    closes an ``auto`` gateway: clients without a key get 401 from now on)."""
+    if before is None:
+        return
+    before_mode = configured_mode(teams_exist=before.teams_configured)
+    message = mode_change_message(before_mode, configured_mode(teams_exist=after.teams_configured))
+    if message:
+        logger.warning(message)
 
 
 class SnapshotHolder:
@@ -269,6 +305,7 @@ class SnapshotHolder:
                 self.table = await sync_to_async(_build_and_release_connection, thread_sensitive=True)()
             finally:
                 self._rebuilding.discard(loop_id)
+            _log_mode_change(table, self.table)
         self.confirmed_at = started
 
     async def _current_generation(self, table: RoutingTable | None) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 
 from routing.metrics import ACTIVE_STREAMS, call_labels
 from routing.request_context import current_request
+from routing.tracing import trace_first_token, traced_stream
 
 # (usage in Anthropic form or None, status, time to first token in ms or None[, error]):
 # the error message comes only when the stream ended in one.
@@ -53,10 +54,12 @@ class StreamWatch:
         gauge = ACTIVE_STREAMS.labels(*labels)
         gauge.inc()
         live_streams.add(self)
+        events = traced_stream(events)
         try:
             async for chunk in events:
                 if self.first_chunk_at is None and chunk:
                     self.first_chunk_at = time.perf_counter()
+                    trace_first_token()
                 yield chunk
         finally:
             live_streams.discard(self)

@@ -5,6 +5,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from providers.families import ApiFormat, HostedTools, ProviderFamily
+from providers.groups import GroupConfig
+from routing.middleware.chain import Chain
 
 if TYPE_CHECKING:
     from pricing.costs import PriceTable
@@ -50,6 +52,9 @@ class ProviderConfig:
     responses_api: bool = False
     # Hosted tools (web_search …) this provider cannot run: dropped or refused.
     hosted_tools: HostedTools = HostedTools.DROP
+    # Middleware (routing.middleware): built-ins, global, then the provider's own; resolved
+    # once. None when there is none: the hot path's whole cost is one ``is None`` test.
+    middleware: Chain | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,8 @@ class AliasConfig:
     provider: str | None
     fallbacks: tuple[str, ...] = ()
     is_pattern: bool = False
+    # A model group (several targets); None for a plain alias of ``target``.
+    group: GroupConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,8 @@ class TeamConfig:
     spend_budget: SpendBudget | None = None  # a budget in money, beside the token budget
     # Hosted tools the serving provider cannot run: None follows the provider's policy.
     hosted_tools: HostedTools | None = None
+    # The team's own middleware, run after the provider's (routing.middleware); None: none.
+    middleware: Chain | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +138,7 @@ class RoutingTable:
     pattern_aliases: tuple[AliasConfig, ...] = ()
     # Enabled keys of enabled teams, by sha256 hex of the key.
     gateway_keys: dict[str, GatewayKeyConfig] = field(default_factory=dict)
-    # Once any team exists the gateway is closed, even when every key is disabled.
+    # Any team, enabled or not: VDM_GATEWAY_MODE=auto closes the gateway then (routing.gateway_mode).
     teams_configured: bool = False
     # What calls cost (genai-prices' data and the operators' overrides); None: nothing priced.
     prices: "PriceTable | None" = None

@@ -23,6 +23,8 @@ from routing.errors import (
     openai_status,
 )
 from routing.formats import Door, upstream_wire
+from routing.groups.state import group_router
+from routing.groups.strategies import choice_summary
 from routing.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from routing.metrics import render_metrics
 from routing.readiness import readiness_check
@@ -99,33 +101,33 @@ def _require_post(request: HttpRequest) -> None:
         )
 
 
-async def _proxy_call(request: HttpRequest) -> ProxyCall:
+async def _proxy_call(request: HttpRequest, door: Door) -> ProxyCall:
     _require_post(request)
     table = await routing_snapshot.get()
     auth = authenticate(request.headers, table)
     check_forwarded_headers(request.headers)
     body = parse_request_json(request.body)
-    return ProxyCall(body, request.headers, auth, table, body_size=len(request.body))
+    return ProxyCall(body, request.headers, auth, table, body_size=len(request.body), door=door)
 
 
 @anthropic_errors
 async def messages(request: HttpRequest) -> HttpResponseBase:
-    return await proxy_messages(await _proxy_call(request))
+    return await proxy_messages(await _proxy_call(request, Door.MESSAGES))
 
 
 @anthropic_errors
 async def count_tokens(request: HttpRequest) -> HttpResponseBase:
-    return await proxy_count_tokens(await _proxy_call(request))
+    return await proxy_count_tokens(await _proxy_call(request, Door.MESSAGES))
 
 
 @openai_errors
 async def chat_completions(request: HttpRequest) -> HttpResponseBase:
-    return await proxy_chat_completions(await _proxy_call(request))
+    return await proxy_chat_completions(await _proxy_call(request, Door.CHAT_COMPLETIONS))
 
 
 @openai_errors
 async def responses(request: HttpRequest) -> HttpResponseBase:
-    return await proxy_responses(await _proxy_call(request))
+    return await proxy_responses(await _proxy_call(request, Door.RESPONSES))
 
 
 @client_dialect_errors
@@ -145,7 +147,8 @@ async def resolve(request: HttpRequest) -> HttpResponseBase:
     table = await routing_snapshot.get()
     auth = authenticate(request.headers, table)
     name = request.GET.get("model", "")
-    resolution = resolve_model(name, table, auth.team.aliases if auth.team else None)
+    resolution = resolve_model(name, table, auth.team.aliases if auth.team else None, group_router)
+    group = resolution.group
     return json_response(
         {
             "model": name,
@@ -157,6 +160,8 @@ async def resolve(request: HttpRequest) -> HttpResponseBase:
             "upstream_model": resolution.upstream_model,
             "steps": list(resolution.steps),
             "fallbacks": list(resolution.fallbacks),
+            # A model group: its targets, their breakers, and the order this request would get.
+            "group": choice_summary(group, group_router.breaker_state) if group is not None else None,
         }
     )
 

@@ -14,7 +14,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from audit.admin_hooks import AuditedAdmin, ReadOnlyAdmin
+from providers.admin_lists import LinesFieldsAdmin
 from teams.admin_spend import team_spend_context
+from teams.gateway_mode import mode_now, team_created_warning
 from teams.models import BudgetPeriod, GatewayKey, Team, TeamAlias, UsageDeadLetter, UsageRecord
 from teams.selectors import UsageFilter, usage_aggregate, usage_records
 from teams.services import gateway_key_create
@@ -56,8 +58,9 @@ def usage_table(rows: list[dict[str, Any]], group_by: str) -> SafeString:
 class GatewayKeyInline(admin.TabularInline):
     model = GatewayKey
     extra = 0
-    fields = KEY_COLUMNS
-    readonly_fields = ("masked", "last_used_at", "created_at")
+    # Without created_at (on the key's own page): the table fits a 1366 px screen.
+    fields = tuple(column for column in KEY_COLUMNS if column != "created_at")
+    readonly_fields = ("masked", "last_used_at")
 
     @admin.display(description="key")
     def masked(self, obj: GatewayKey) -> str:
@@ -70,7 +73,8 @@ class TeamAliasInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(AuditedAdmin):
+class TeamAdmin(LinesFieldsAdmin, AuditedAdmin):
+    lines_fields = ("allowed_providers", "allowed_models")
     list_display = (
         "name",
         "enabled",
@@ -91,6 +95,7 @@ class TeamAdmin(AuditedAdmin):
     fieldsets = (
         (None, {"fields": ("name", "enabled")}),
         ("Access", {"fields": ("allowed_providers", "allowed_models", "hosted_tools")}),
+        ("Middleware (after the provider's; routing.middleware)", {"fields": ("middleware",)}),
         ("Limits", {"fields": ("requests_per_minute", "tokens_per_minute", "token_budget", "budget_period")}),
         (
             "Spend budget (US dollars; only priced calls are charged)",
@@ -119,6 +124,13 @@ class TeamAdmin(AuditedAdmin):
         team = self.get_object(request, object_id)
         money = team_spend_context(team=team) if team is not None else {}
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **money})
+
+    def save_model(self, request: HttpRequest, obj: Team, form: ModelForm, change: bool) -> None:
+        before = None if change else mode_now()
+        super().save_model(request, obj, form, change)
+        warning = team_created_warning(obj.name, before, mode_now()) if before else None
+        if warning:  # the first team closes an open gateway (VDM_GATEWAY_MODE=auto): say so
+            self.message_user(request, warning, messages.WARNING)
 
     @admin.display(description="keys", ordering="key_total")
     def key_count(self, obj: Team) -> int:

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from providers.families import HostedTools, choices_of
+from providers.middleware_specs import validate_middleware
 
 
 class BudgetPeriod(models.TextChoices):
@@ -35,6 +36,7 @@ class Team(models.Model):
     )
     budget_period = models.CharField(max_length=5, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH)
     spend_budget_usd = models.DecimalField(
+        "spend budget (USD)",
         max_digits=14,
         decimal_places=4,
         null=True,
@@ -46,6 +48,7 @@ class Team(models.Model):
         max_length=5, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH
     )
     spend_alert_percent = models.PositiveSmallIntegerField(
+        "spend alert at (%)",
         default=80,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text="A spend budget's soft threshold: one log line and a metric per period.",
@@ -56,6 +59,13 @@ class Team(models.Model):
         choices=[("", "the provider's policy"), *choices_of(HostedTools)],
         help_text="Hosted tools (web_search …) the serving provider cannot run: drop or refuse "
         "them for this team's calls. Blank: as the provider says.",
+    )
+    middleware = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_middleware],
+        help_text="Middleware for this team's calls, after the provider's: a list of {\"path\": "
+        '"package.module.Class", "options": {...}, "on_error": "refuse" | "pass"}.',
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -83,6 +93,7 @@ class GatewayKey(models.Model):
     requests_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the team's.")
     tokens_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the team's.")
     spend_budget_usd = models.DecimalField(
+        "spend budget (USD)",
         max_digits=14,
         decimal_places=4,
         null=True,
@@ -149,6 +160,7 @@ class UsageRecord(models.Model):
     cache_write_tokens = models.PositiveIntegerField(default=0, help_text="Input tokens cached.")
     reasoning_tokens = models.PositiveIntegerField(default=0, help_text="Of the output tokens, reasoning.")
     cost_usd = models.DecimalField(
+        "cost (USD)",
         max_digits=18,
         decimal_places=10,
         null=True,
@@ -159,12 +171,17 @@ class UsageRecord(models.Model):
     price_version = models.CharField(
         max_length=100, blank=True, help_text="The price data used: genai-prices' version or an override."
     )
-    key_id = models.BigIntegerField(null=True, blank=True, help_text="The gateway key's id (spend per key).")
+    key_id = models.BigIntegerField(
+        "gateway key id", null=True, blank=True, help_text="The gateway key's id (spend per key)."
+    )
     status = models.PositiveSmallIntegerField()
-    latency_ms = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField("latency (ms)", default=0)
     streamed = models.BooleanField(default=False)
     ttft_ms = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Streams: milliseconds to the first chunk sent to the client."
+        "time to first token (ms)",
+        null=True,
+        blank=True,
+        help_text="Streams: milliseconds to the first chunk sent to the client.",
     )
     error = models.CharField(max_length=300, blank=True, help_text="An error answer's message.")
 

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Aggregate, Count, DateField, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 
-from teams.models import UsageRecord
+from teams.models import Team, UsageRecord
 
 # Time groups: calendar periods in UTC (weeks from Monday), as the budgets count them.
 TIME_GROUPS: dict[str, Any] = {
@@ -71,6 +71,23 @@ class UsageFilter:
     errors_only: bool = False
     since: datetime | None = None
     until: datetime | None = None
+
+
+def team_by_id_or_name(value: str | int) -> Team | None:
+    """The team a client named: a number is an id; a string is a name first, then, if it
+    is all digits, an id (a team called "7" stays reachable by its name)."""
+    if isinstance(value, int):
+        return Team.objects.filter(pk=value).first()
+    named = Team.objects.filter(name=value).first()
+    if named is not None or not value.isdigit():
+        return named
+    return Team.objects.filter(pk=int(value)).first()
+
+
+def usage_team_known(value: str) -> bool:
+    """Whether ``?team=`` names a team the usage records know: an existing team, or one
+    deleted since (its records keep its name)."""
+    return team_by_id_or_name(value) is not None or UsageRecord.objects.filter(team_name=value).exists()
 
 
 def usage_records(*, filters: UsageFilter) -> QuerySet[UsageRecord]:

@@ -11,8 +11,10 @@ from cryptography.fernet import Fernet
 from django.core.cache import cache
 from django.db import connections
 
+from routing.groups.state import group_router
 from routing.keypool import key_pools
 from routing.limits.service import limiter
+from routing.retry_budget import retry_budgets
 from routing.snapshot import routing_snapshot
 from routing.usage import usage_recorder
 from tests.postgres_server import PG_BIN, PostgresServer
@@ -37,21 +39,26 @@ def _isolated_gateway_state(settings: object, _session_usage_spool: Path) -> Ite
     settings.VANDAMME_UPSTREAM_TRANSPORT = "httpx"  # type: ignore[attr-defined]
     # Limit counters in memory, unless a test asks for Redis (limits_in_redis).
     settings.VANDAMME_LIMITS_REDIS_URL = ""  # type: ignore[attr-defined]
+    settings.VANDAMME_GROUPS_REDIS_URL = ""  # type: ignore[attr-defined]
     # Never the checkout's own spool: a flush replays what it finds there.
     settings.VANDAMME_USAGE_SPOOL_DIR = _session_usage_spool  # type: ignore[attr-defined]
     cache.clear()
     routing_snapshot.clear()
     key_pools.reset()
+    retry_budgets.reset()
     usage_recorder.reset()
     limiter.reset()
     redis_breakers_reset()
+    group_router.reset()
     yield
     cache.clear()
     routing_snapshot.clear()
     key_pools.reset()
+    retry_budgets.reset()
     usage_recorder.reset()
     limiter.reset()
     redis_breakers_reset()
+    group_router.reset()
 
 
 @pytest.fixture(scope="session")

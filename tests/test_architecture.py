@@ -47,6 +47,7 @@ PURE_MODULES = [
     "routing/adapters/first_frame.py",
     "providers/endpoints.py",
     "providers/loaders.py",
+    "providers/groups.py",
     "audit/masking.py",
     "dashboard/stats.py",
 ]

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.integration.gateway import REPO_ROOT
+from tests.test_settings_and_commands import _import_settings
 
 KUBERNETES = REPO_ROOT / "deploy" / "kubernetes"
 MANIFESTS = sorted(KUBERNETES.glob("*.yaml"))
@@ -113,3 +114,75 @@ def test_compose_runs_a_fleet_behind_haproxy_with_secrets_from_the_env_file() ->
 @pytest.mark.parametrize("line", ["option httpchk GET /ready", "retry-on conn-failure", "option redispatch"])
 def test_haproxy_checks_readiness_and_retries_refused_connections(line: str) -> None:
     assert line in HAPROXY
+
+
+class ComposeRefused(Exception):
+    """What `docker compose` stops with when a required variable is missing."""
+
+
+# ${NAME}, ${NAME-default}, ${NAME:-default}, ${NAME?error}, ${NAME:?error}: compose's forms.
+COMPOSE_VARIABLE = re.compile(r"\$\{(\w+)(?:(:?)([?-])([^}]*))?\}")
+
+
+def _interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's variable interpolation, for the forms docker-compose.yml uses."""
+
+    def value(match: re.Match[str]) -> str:
+        name, colon, kind, argument = match.groups()
+        missing = name not in env or (colon == ":" and env[name] == "")
+        if not missing:
+            return env[name]
+        if kind == "?":
+            raise ComposeRefused(f"{name}: {argument}")
+        return argument or ""
+
+    return COMPOSE_VARIABLE.sub(value, text)
+
+
+def _env_file(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if re.match(r"^[A-Z][A-Z0-9_]*=", line))
+
+
+def _gateway_environment(dot_env: dict[str, str]) -> dict[str, str]:
+    """A gateway replica's environment for this .env: the image's ENV, then env_file (.env),
+    then the service's `environment:` (which wins, as in compose; an entry left empty, YAML's
+    null, sets nothing)."""
+    compose = yaml.safe_load(_interpolate((REPO_ROOT / "docker-compose.yml").read_text(), dot_env))
+    gateway = compose["services"]["gateway"]
+    assert gateway["env_file"] == ".env"
+    image_env = dict(re.findall(r"(\w+)=(\S+)", DOCKERFILE.split("\nENV PATH=")[-1].split("\n\n")[0]))
+    service_env = {name: str(value) for name, value in gateway["environment"].items() if value is not None}
+    return {**image_env, **dot_env, **service_env}
+
+
+EXAMPLE_ENV = _env_file((REPO_ROOT / ".env.example").read_text())
+
+
+def test_compose_with_the_example_env_unchanged_refuses_to_start_rather_than_open() -> None:
+    """`cp .env.example .env` and nothing else: compose stops, naming what to set."""
+    with pytest.raises(ComposeRefused, match="POSTGRES_PASSWORD"):
+        _gateway_environment(EXAMPLE_ENV)
+    # Even with the database password set, a missing gateway key stops it: never an open gateway.
+    with pytest.raises(ComposeRefused, match="PROXY_API_KEY"):
+        _gateway_environment({**EXAMPLE_ENV, "POSTGRES_PASSWORD": "pw"})
+
+
+def test_compose_passes_the_gateway_key_to_every_replica_and_open_takes_an_empty_line() -> None:
+    keyed = _gateway_environment({**EXAMPLE_ENV, "POSTGRES_PASSWORD": "pw", "PROXY_API_KEY": "k-123"})
+    assert keyed["PROXY_API_KEY"] == "k-123"
+    opted_in = _gateway_environment({**EXAMPLE_ENV, "POSTGRES_PASSWORD": "pw", "PROXY_API_KEY": ""})
+    assert opted_in.get("PROXY_API_KEY", "") == ""  # open only when written on purpose
+    assert COMPOSE["services"]["migrate"]["environment"] == COMPOSE["services"]["gateway"]["environment"]
+
+
+def test_compose_replicas_refuse_the_public_development_secrets() -> None:
+    """The example's VANDAMME_ENVIRONMENT=development does not reach the fleet: a replica
+    with the example's empty SECRET_KEY stops at start instead of using the public one."""
+    env = _gateway_environment({**EXAMPLE_ENV, "POSTGRES_PASSWORD": "pw", "PROXY_API_KEY": "k-123"})
+    assert env["VANDAMME_ENVIRONMENT"] == "production"
+    settings_env = {
+        k: v for k, v in env.items() if k in ("VANDAMME_ENVIRONMENT", "SECRET_KEY", "PROXY_API_KEY")
+    }
+    result = _import_settings(**settings_env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr

@@ -4,8 +4,11 @@
   exceptions it knows; a database error answers 503 (the change was not made: try again);
   anything else 500. Both are logged with their traceback, as Django logs a 500; the
   answer says nothing of the cause (it could carry driver text or a secret).
-- ``server_error`` / ``not_found`` (the root URLconf's ``handler500``/``handler404``):
-  for errors outside DRF's views, JSON under ``/api/``, Django's pages elsewhere.
+- ``server_error`` / ``not_found`` / ``bad_request`` / ``permission_denied`` (the root
+  URLconf's handlers) and ``csrf_failure`` (``CSRF_FAILURE_VIEW``): for errors outside
+  DRF's views, JSON under ``/api/``, Django's pages elsewhere.
+- ``vandamme.api_paths.ApiCommonMiddleware``: a write to an API path without its
+  trailing slash.
 """
 
 import logging
@@ -13,13 +16,15 @@ from typing import Any
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import APIView, exception_handler
+
+from vandamme.api_paths import is_api_path
 
 logger = logging.getLogger("vandamme.api")
-
-API_PREFIX = "/api/"
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -36,12 +41,44 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 
 def server_error(request: HttpRequest, template_name: str = defaults.ERROR_500_TEMPLATE_NAME) -> HttpResponse:
-    if request.path.startswith(API_PREFIX):
+    if is_api_path(request.path):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return defaults.server_error(request, template_name)
 
 
 def not_found(request: HttpRequest, exception: Exception, template_name: str = "404.html") -> HttpResponse:
-    if request.path.startswith(API_PREFIX):
+    if is_api_path(request.path):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception, template_name)
+
+
+def bad_request(request: HttpRequest, exception: Exception, template_name: str = "400.html") -> HttpResponse:
+    if is_api_path(request.path):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception, template_name)
+
+
+def permission_denied(
+    request: HttpRequest, exception: Exception, template_name: str = "403.html"
+) -> HttpResponse:
+    if is_api_path(request.path):
+        return JsonResponse({"detail": "Permission denied."}, status=403)
+    return defaults.permission_denied(request, exception, template_name)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if is_api_path(request.path):
+        return JsonResponse({"detail": f"CSRF Failed: {reason}"}, status=403)
+    return csrf.csrf_failure(request, reason)
+
+
+class JsonErrorsMixin(APIView):
+    """For an API view that renders more than JSON (CSV, the OpenAPI YAML): its errors are
+    JSON whatever format was asked for, so a client always reads ``{"detail"/"param": …}``."""
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code >= 400:
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSONRenderer.media_type
+        return response

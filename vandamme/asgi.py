@@ -22,11 +22,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from pricing.genai import warm_in_background  # noqa: E402
 from routing.asgi import DataPlaneASGIHandler, split_planes  # noqa: E402
 from routing.lifespan import lifespan  # noqa: E402
+from routing.tracing import configure_tracing  # noqa: E402
 from vandamme.websocket_urls import websocket_urlpatterns  # noqa: E402
 
 # genai-prices' data (~0.5 s to load) is read while the server starts, not in the first
 # request's snapshot build.
 warm_in_background()
+# OpenTelemetry traces when OTEL_* asks for them (each process: uvicorn workers import this).
+configure_tracing()
 
 application = ProtocolTypeRouter(
     {

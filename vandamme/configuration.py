@@ -24,7 +24,9 @@ def config_apply(
     *, config: ConfigSpec, prices: PriceConfig | None = None, dry_run: bool = False
 ) -> ApplyReport:
     """Apply ``config`` and ``prices`` (None: leave the price overrides as they are)."""
-    report = ApplyReport(errors=list(config.errors), dry_run=dry_run)
+    report = ApplyReport(
+        errors=list(config.errors), dry_run=dry_run, ignored_variables=list(config.ignored_variables)
+    )
     try:
         with transaction.atomic():
             loaded = providers_apply(config=config, report=report)

@@ -43,6 +43,8 @@ VANDAMME_FERNET_KEYS = VANDAMME_FERNET_KEYS or [DEVELOPMENT_FERNET_KEY]
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["*"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# JSON under /api/, Django's page elsewhere (vandamme.api_errors).
+CSRF_FAILURE_VIEW = "vandamme.api_errors.csrf_failure"
 
 # --- Applications ------------------------------------------------------------------------
 
@@ -76,7 +78,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # CommonMiddleware, with JSON for a write to an API path missing its slash.
+    "vandamme.api_paths.ApiCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -180,8 +183,16 @@ SPECTACULAR_SETTINGS = {
 
 HOST = env.str("HOST", default="127.0.0.1")
 PORT = env.int("PORT", default=8082)
-# The gateway's own client key; None means the gateway is open (local single-user use).
+# The gateway's own client key (the single-user key; teams have gateway keys).
 PROXY_API_KEY = env.str("PROXY_API_KEY", default="")
+# open | closed | auto (open until PROXY_API_KEY is set or a team exists): routing.gateway_mode.
+VDM_GATEWAY_MODE = env.str("VDM_GATEWAY_MODE", default="auto").strip().lower()
+if VDM_GATEWAY_MODE not in ("auto", "open", "closed"):
+    raise ImproperlyConfigured(f"VDM_GATEWAY_MODE must be auto, open or closed, not {VDM_GATEWAY_MODE!r}")
+if VDM_GATEWAY_MODE == "open" and PROXY_API_KEY:
+    raise ImproperlyConfigured(
+        "VDM_GATEWAY_MODE=open contradicts PROXY_API_KEY (a key nobody needs): unset one of them"
+    )
 VANDAMME_CONFIG_FILE = env.str("VANDAMME_CONFIG_FILE", default="vandamme-config.toml")
 VANDAMME_USER_CONFIG_FILE = env.str(
     "VANDAMME_USER_CONFIG_FILE",
@@ -198,6 +209,10 @@ VANDAMME_MAX_CONNECTIONS = env.int("VANDAMME_MAX_CONNECTIONS", default=1000)
 # "aiohttp" (httpx API on aiohttp's pool, faster) or "httpx" (httpx's own transport).
 VANDAMME_UPSTREAM_TRANSPORT = env.str("VANDAMME_UPSTREAM_TRANSPORT", default="aiohttp")
 VANDAMME_KEY_COOLDOWN_SECONDS = env.float("VANDAMME_KEY_COOLDOWN_SECONDS", default=60.0)
+# Retry budget per provider and process (routing.retry_budget): retries may be at most
+# RATIO of the provider's requests, plus MIN_PER_SECOND retries a second in reserve.
+VANDAMME_RETRY_BUDGET_RATIO = env.float("VANDAMME_RETRY_BUDGET_RATIO", default=0.2)
+VANDAMME_RETRY_BUDGET_MIN_PER_SECOND = env.float("VANDAMME_RETRY_BUDGET_MIN_PER_SECOND", default=0.2)
 # max_tokens for OpenAI clients that set no limit, sent to Anthropic-format providers
 # (which require one): 4096 is the largest output every Claude model accepts.
 VANDAMME_DEFAULT_MAX_TOKENS = env.int("VANDAMME_DEFAULT_MAX_TOKENS", default=4096)
@@ -218,11 +233,26 @@ VANDAMME_DRAIN_SECONDS = env.float("VANDAMME_DRAIN_SECONDS", default=30.0)
 VANDAMME_LIMITS_REDIS_URL = env.str("VANDAMME_LIMITS_REDIS_URL", default=REDIS_URL)
 # Seconds a limit check waits for Redis before admitting the request unchecked.
 VANDAMME_LIMITS_REDIS_TIMEOUT = env.float("VANDAMME_LIMITS_REDIS_TIMEOUT", default=VANDAMME_REDIS_TIMEOUT)
+# Model groups: a deployment's circuit breaker opens after FAILURES failures (5xx,
+# timeouts, connection errors) within WINDOW seconds, and half-opens after COOLDOWN.
+VANDAMME_GROUP_BREAKER_FAILURES = env.int("VANDAMME_GROUP_BREAKER_FAILURES", default=5)
+VANDAMME_GROUP_BREAKER_WINDOW_SECONDS = env.float("VANDAMME_GROUP_BREAKER_WINDOW_SECONDS", default=60.0)
+VANDAMME_GROUP_BREAKER_COOLDOWN_SECONDS = env.float("VANDAMME_GROUP_BREAKER_COOLDOWN_SECONDS", default=30.0)
+# Active health checks of group targets whose breaker waits for a probe, every that many
+# seconds; 0 (the default) is off: each check is a real, billed model call.
+VANDAMME_GROUP_HEALTH_CHECK_SECONDS = env.float("VANDAMME_GROUP_HEALTH_CHECK_SECONDS", default=0.0)
+# Keep a conversation on the group deployment that served it while that one is healthy.
+VANDAMME_GROUP_AFFINITY = env.bool("VANDAMME_GROUP_AFFINITY", default=True)
+# Breaker states shared by every process through this Redis (empty: per process).
+VANDAMME_GROUPS_REDIS_URL = env.str("VANDAMME_GROUPS_REDIS_URL", default=REDIS_URL)
 # Distinct `model` label values per provider in /metrics; later models count as "other".
 VANDAMME_METRICS_MAX_MODELS = env.int("VANDAMME_METRICS_MAX_MODELS", default=50)
 # Shared directory for prometheus-client's multiprocess mode (several processes, one
 # host). prometheus-client reads the variable from the environment itself, at import.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# OpenTelemetry traces (routing.tracing) are configured by the standard OTEL_* variables,
+# read by the SDK itself. Prompt and completion text go into spans only when this is on.
+VANDAMME_OTEL_CAPTURE_CONTENT = env.bool("VANDAMME_OTEL_CAPTURE_CONTENT", default=False)
 
 # "text" (readable, the default) or "json" (one object per line, for log collectors).
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")

@@ -1,5 +1,7 @@
 """Shapes of aliases in the REST API."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from aliases.models import Alias
@@ -15,6 +17,19 @@ class AliasSerializer(serializers.ModelSerializer[Alias]):
         help_text="Scope: the alias applies only to this provider; null means global.",
     )
     fallbacks = serializers.ListField(child=serializers.CharField(), required=False)
+    target = serializers.CharField(
+        max_length=300, required=False, help_text="One target; a group may leave it out (its first target)."
+    )
+    targets = serializers.JSONField(
+        required=False,
+        help_text='A model group: [{"target": "provider:model", "weight": 1, "tier": 1, "rpm": null, '
+        '"tpm": null}, …]; checked when saved (positive weights, known targets, no cycle).',
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not self.partial and not attrs.get("target") and not attrs.get("targets"):
+            raise serializers.ValidationError({"target": "a target, or a group's targets, is required"})
+        return attrs
 
     class Meta:
         model = Alias
@@ -25,6 +40,8 @@ class AliasSerializer(serializers.ModelSerializer[Alias]):
             "provider",
             "is_pattern",
             "fallbacks",
+            "targets",
+            "strategy",
             "source",
             "created_at",
             "updated_at",

@@ -54,6 +54,7 @@ class ProviderSerializer(serializers.ModelSerializer[Provider]):
             "passthrough",
             "models",
             "fallbacks",
+            "middleware",
             "enabled",
             "is_default",
             "source",

@@ -45,6 +45,13 @@ def provider_quirks(provider: ProviderConfig) -> ProviderQuirks:
     )
 
 
+def messages_door_quirks(provider: ProviderConfig) -> ProviderQuirks:
+    """What the Anthropic door's translation still does itself for this provider: only
+    OpenRouter's ``reasoning_details``. Gemini's thought signatures and DeepSeek's
+    ``reasoning_content`` go back through built-in middleware (``routing.middleware.quirks``)."""
+    return ProviderQuirks(reasoning_details=provider.family == ProviderFamily.OPENROUTER)
+
+
 def openai_responses_url(provider: ProviderConfig) -> str:
     """OpenAI's Responses endpoint; Azure's v1 API has it at the same path."""
     return f"{provider.base_url}/responses"

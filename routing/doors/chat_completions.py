@@ -21,7 +21,6 @@ from routing.adapters.openai_answers import is_json_media_type
 from routing.calls import (
     SSE_HEADERS,
     ProxyCall,
-    compact_json,
     json_response,
     post_upstream,
     provider_secrets,
@@ -37,7 +36,6 @@ from routing.relays.chat_completions import (
     anthropic_to_openai_chunks,
     openai_error_chunk,
     openai_finished,
-    restored_openai_stream,
     without_usage_chunk,
 )
 from routing.relays.core import ByteSource, relay_bytes
@@ -50,11 +48,6 @@ from routing.translation import (
     accounted_usage,
     anthropic_to_openai_response,
     openai_to_anthropic_request,
-)
-from routing.translation.openai_tool_names import (
-    openai_tool_name_map,
-    restore_response,
-    sanitized_request,
 )
 from routing.upstreams.anthropic_messages import open_anthropic_messages, stream_outcome
 from routing.upstreams.chat_completions import (
@@ -106,13 +99,9 @@ def _wants_usage(body: dict[str, Any]) -> bool:
 
 async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
     """A true passthrough: the body unchanged but for the model, the answer relayed as is
-    (re-encoded only when tool names had to be sanitized and must be restored)."""
+    (tool names a provider restricts: built-in middleware, ``routing.middleware.tool_names``)."""
     provider = resolution.provider
     body = {**call.body, "model": resolution.upstream_model}
-    tool_names, renamed = ToolNameMap(), False
-    if provider.tool_name_sanitization:
-        tool_names = openai_tool_name_map(body, sanitize=True)
-        body, renamed = sanitized_request(body, tool_names)
     client_wants_usage = _wants_usage(call.body)
     if call.streamed and not client_wants_usage:
         # Ask for usage anyway (accounting, token limits); the chunk is dropped on the way back.
@@ -126,20 +115,14 @@ async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRespon
             # replayed as a one-chunk stream.
             upstream = CompletionAsStream(await read_completion(upstream, resolution))
         watch = call.watch_stream(resolution)
-        chunks: AsyncIterator[bytes]
-        if renamed:
-            chunks = restored_openai_stream(
-                upstream, tool_names, on_complete=watch, secrets=provider_secrets(resolution)
-            )
-        else:
-            chunks = relay_bytes(
-                upstream,
-                error_event=openai_error_chunk,
-                on_complete=watch,
-                sniffer=OpenAIUsageSniffer(),
-                secrets=provider_secrets(resolution),
-                finished=openai_finished,
-            )
+        chunks: AsyncIterator[bytes] = relay_bytes(
+            upstream,
+            error_event=openai_error_chunk,
+            on_complete=watch,
+            sniffer=OpenAIUsageSniffer(),
+            secrets=provider_secrets(resolution),
+            finished=openai_finished,
+        )
         if not client_wants_usage:
             chunks = without_usage_chunk(chunks)
         return _stream_response(watch, chunks, resolution)
@@ -147,9 +130,6 @@ async def _chat_to_openai(call: ProxyCall, resolution: Resolution) -> HttpRespon
     status = opened.response.status_code
     # A 200 that carries an error instead of a completion is answered as that error.
     payload = completion_from(content, resolution) if status == HTTPStatus.OK else _json_object(content)
-    if renamed and payload is not None:
-        restore_response(payload, tool_names)
-        content = compact_json(payload)
     usage = payload.get("usage") if payload is not None else None
     call.record(
         resolution, status, accounted_usage(usage) if isinstance(usage, dict) else None, streamed=False
@@ -174,8 +154,7 @@ def _json_object(content: bytes) -> dict[str, Any] | None:
 
 
 async def _chat_to_anthropic(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
-    provider = resolution.provider
-    tool_names = openai_tool_name_map(call.body, sanitize=provider.tool_name_sanitization)
+    tool_names = ToolNameMap()  # restricted names: built-in middleware (routing.middleware.tool_names)
     try:
         body = openai_to_anthropic_request(
             call.body,

@@ -9,6 +9,7 @@ from django.http.response import HttpResponseBase
 from routing.calls import Dispatch, ProxyCall
 from routing.errors import GatewayError
 from routing.formats import Door, WireFormat, upstream_wire
+from routing.middleware.run import hooked_answer
 from routing.resolution import Resolution
 
 # One cell of a door's table: serve ``call`` from the resolved provider (the signature
@@ -30,6 +31,10 @@ def table_dispatch(door: Door, table: DoorTable) -> Dispatch:
                 f"provider '{provider.name}' cannot serve the {door.value} door: it speaks "
                 f"{wire.value}, and this door has no translation to it yet",
             )
-        return await handler(call, resolution)
+        response = await handler(call, resolution)
+        chain = call.chain_for(resolution)  # middleware answer hooks (routing.middleware)
+        if chain is None or not chain.answers:
+            return response
+        return await hooked_answer(response, chain, call.hook_run(resolution))
 
     return dispatch

@@ -11,7 +11,7 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from routing.adapters.http import openai_chat_url, provider_quirks
+from routing.adapters.http import messages_door_quirks, openai_chat_url
 from routing.adapters.openai_answers import is_json_media_type
 from routing.calls import (
     SSE_HEADERS,
@@ -46,7 +46,6 @@ from routing.translation import (
     TranslationError,
     accounted_usage,
     anthropic_to_openai_request,
-    build_tool_name_map,
     openai_to_anthropic_response,
 )
 from routing.upstreams.anthropic_messages import (
@@ -112,8 +111,8 @@ async def _messages_to_anthropic(call: ProxyCall, resolution: Resolution) -> Htt
 async def _messages_to_openai(call: ProxyCall, resolution: Resolution) -> HttpResponseBase:
     provider = resolution.provider
     stream = bool(call.body.get("stream"))
-    tool_names = build_tool_name_map(call.body.get("tools") or [], sanitize=provider.tool_name_sanitization)
-    quirks = provider_quirks(provider)
+    tool_names = ToolNameMap()  # restricted names: built-in middleware (routing.middleware.tool_names)
+    quirks = messages_door_quirks(provider)
     try:
         openai_body = anthropic_to_openai_request(
             call.body,

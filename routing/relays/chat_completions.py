@@ -1,9 +1,9 @@
 """Async generators that forward upstream streams to an OpenAI client as chunks arrive.
 
-Three ways an answer reaches an OpenAI client: an OpenAI-format stream relayed byte for
-byte (``routing.relays.core.relay_bytes`` with ``OpenAIUsageSniffer``), an OpenAI-format
-stream re-encoded because tool names must be restored (``restored_openai_stream``), and
-an Anthropic event stream translated chunk by chunk (``anthropic_to_openai_chunks``).
+Two ways an answer reaches an OpenAI client: an OpenAI-format stream relayed byte for
+byte (``routing.relays.core.relay_bytes`` with ``OpenAIUsageSniffer``), and an Anthropic
+event stream translated chunk by chunk (``anthropic_to_openai_chunks``). Tool names a
+provider restricts are put back by built-in middleware (``routing.middleware.tool_names``).
 Each writes once per upstream network chunk, owns the upstream response and closes it
 in ``finally`` (a client that goes away cancels the upstream read), and reports usage
 and status once at the end. A failure after the stream started is sent as a
@@ -30,17 +30,14 @@ from routing.relays.core import (
     UPSTREAM_BROKE,
     ByteSource,
     StreamDone,
-    has_finish_reason,
     log_stream_failure,
     max_event_bytes,
-    scrub_error_events,
     stream_failed,
     stream_failure_message,
     stream_failure_status,
 )
 from routing.sse import DONE_EVENT, SSEDecoder, SSEEvent, encode_data, split_events
-from routing.translation import AnthropicToOpenAIStream, ToolNameMap, accounted_usage
-from routing.translation.openai_tool_names import restore_chunk
+from routing.translation import AnthropicToOpenAIStream, accounted_usage
 
 logger = logging.getLogger(__name__)
 
@@ -131,82 +128,6 @@ async def without_usage_chunk(chunks: AsyncIterator[bytes]) -> AsyncIterator[byt
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
-
-
-def _verbatim(event: SSEEvent) -> bytes:
-    lines = "".join(f"data: {line}\n" for line in event.data.split("\n"))
-    return f"{lines}\n".encode()
-
-
-class _Restorer:
-    """Re-encodes OpenAI chunk events with the client's tool names put back."""
-
-    def __init__(self, tool_names: ToolNameMap) -> None:
-        self.tool_names = tool_names
-        self.usage: dict[str, Any] | None = None
-        self.finished = False
-
-    def restored(self, events: Iterable[SSEEvent], *, last: bool = False) -> bytes:
-        out: list[bytes] = []
-        for event in events:
-            try:
-                chunk = json.loads(event.data)
-            except ValueError:
-                if last and event.data.strip() != "[DONE]":
-                    raise  # the stream was cut inside its last event
-                self.finished = self.finished or event.data.strip() == "[DONE]"
-                out.append(_verbatim(event))  # [DONE], or whatever the provider sent
-                continue
-            if not isinstance(chunk, dict):
-                out.append(_verbatim(event))
-                continue
-            restore_chunk(chunk, self.tool_names)
-            if isinstance(chunk.get("usage"), dict):
-                self.usage = accounted_usage(chunk["usage"])
-            self.finished = self.finished or has_finish_reason(chunk)
-            out.append(encode_data(chunk))
-        return b"".join(out)
-
-
-async def restored_openai_stream(
-    response: ByteSource,
-    tool_names: ToolNameMap,
-    *,
-    on_complete: StreamDone,
-    secrets: tuple[str, ...] = (),
-) -> AsyncIterator[bytes]:
-    """An OpenAI stream with the client's tool names put back, re-encoded chunk by chunk;
-    an upstream error chunk is passed on scrubbed of secrets and ends the stream."""
-    decoder = SSEDecoder(max_event_bytes())
-    restorer = _Restorer(tool_names)
-    status = CLIENT_CLOSED
-    try:
-        async for raw in response.aiter_raw():
-            data = restorer.restored(decoder.feed(raw))
-            if b'"error"' in data:
-                data, failed = scrub_error_events(data, secrets)
-                if failed:
-                    stream_failed("upstream sent an error event")
-                    status = UPSTREAM_BROKE
-                    yield data
-                    return
-            if data:
-                yield data
-        tail = restorer.restored(decoder.flush(), last=True)
-        if not restorer.finished:
-            status = UPSTREAM_BROKE
-            yield tail + openai_error_chunk(stream_failed(CUT_SHORT))
-            return
-        if tail:
-            yield tail
-        status = 200
-    except Exception as exc:
-        log_stream_failure(exc)
-        status = stream_failure_status(exc)
-        yield openai_error_chunk(stream_failed(stream_failure_message(exc)))
-    finally:
-        await response.aclose()
-        on_complete(restorer.usage, status)
 
 
 class _UpstreamFailed(Exception):

@@ -4,11 +4,14 @@ A gateway key's plaintext appears once, in the response that created it
 (``GatewayKeyCreatedSerializer``); afterwards only its prefix and last 4 characters."""
 
 from decimal import Decimal
+from typing import Any
 
 from rest_framework import serializers
 
 from teams.models import GatewayKey, Team, TeamAlias, UsageRecord
-from teams.selectors import USAGE_GROUPS
+from teams.selectors import USAGE_GROUPS, team_by_id_or_name, usage_team_known
+
+UNKNOWN_TEAM = 'No team with the id or name "{value}".'
 
 
 def spend_budget_field(help_text: str) -> serializers.DecimalField:
@@ -28,6 +31,23 @@ def spend_budget_field(help_text: str) -> serializers.DecimalField:
             "max_decimal_places": "At most 4 decimal places (a hundredth of a cent).",
         },
     )
+
+
+class TeamField(serializers.PrimaryKeyRelatedField):
+    """A team by id (a JSON number) or by name (a string; an all-digit string that names
+    no team is taken as an id). Answers with the id, as before."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "The team's id or name.")
+        super().__init__(queryset=Team.objects.all(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Team:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        team = team_by_id_or_name(data)
+        if team is None:
+            raise serializers.ValidationError(UNKNOWN_TEAM.format(value=data), code="does_not_exist")
+        return team
 
 
 class TeamSerializer(serializers.ModelSerializer[Team]):
@@ -57,6 +77,7 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
             "spend_budget_period",
             "spend_alert_percent",
             "hosted_tools",
+            "middleware",
             "created_at",
             "updated_at",
         )
@@ -64,6 +85,8 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
 
 
 class TeamAliasSerializer(serializers.ModelSerializer[TeamAlias]):
+    team = TeamField()
+
     class Meta:
         model = TeamAlias
         fields = ("id", "team", "name", "target")
@@ -71,6 +94,7 @@ class TeamAliasSerializer(serializers.ModelSerializer[TeamAlias]):
 
 
 class GatewayKeySerializer(serializers.ModelSerializer[GatewayKey]):
+    team = TeamField()
     spend_budget_usd = spend_budget_field(
         "US dollars per period for this key, besides the team's; null: none.",
     )
@@ -147,7 +171,11 @@ class UsageQuerySerializer(serializers.Serializer[None]):
     since = serializers.DateTimeField(required=False, help_text="ISO 8601, inclusive.")
     until = serializers.DateTimeField(required=False, help_text="ISO 8601, exclusive.")
 
+    def validate_team(self, value: str) -> str:
+        if not usage_team_known(value):
+            raise serializers.ValidationError(UNKNOWN_TEAM.format(value=value))
+        return value
+
 
 class UsageAggregateQuerySerializer(UsageQuerySerializer):
     group_by = serializers.ChoiceField(choices=sorted(USAGE_GROUPS), default="day")
-

@@ -19,6 +19,7 @@ from teams.api.aggregate import (
     wire_rows,
 )
 from teams.api.serializers import (
+    UNKNOWN_TEAM,
     GatewayKeyCreatedSerializer,
     GatewayKeySerializer,
     TeamAliasSerializer,
@@ -27,7 +28,14 @@ from teams.api.serializers import (
     UsageRecordSerializer,
 )
 from teams.models import GatewayKey, Team, TeamAlias, UsageRecord
-from teams.selectors import AGGREGATE_FIGURES, UsageFilter, group_columns, usage_aggregate, usage_records
+from teams.selectors import (
+    AGGREGATE_FIGURES,
+    UsageFilter,
+    group_columns,
+    team_by_id_or_name,
+    usage_aggregate,
+    usage_records,
+)
 from teams.services import (
     gateway_key_create,
     gateway_key_delete,
@@ -39,11 +47,19 @@ from teams.services import (
     team_delete,
     team_update,
 )
+from vandamme.api_errors import JsonErrorsMixin
 
 
 def _by_team(queryset: QuerySet[Any], request: Request) -> QuerySet[Any]:
-    team = request.query_params.get("team")
-    return queryset.filter(team_id=team) if team and team.isdigit() else queryset
+    """``?team=`` (an id or a name) filters; a team that does not exist is a 400, not an
+    empty list that reads as "this team has none"."""
+    value = request.query_params.get("team")
+    if not value:
+        return queryset
+    team = team_by_id_or_name(value)
+    if team is None:
+        raise serializers.ValidationError({"team": [UNKNOWN_TEAM.format(value=value)]})
+    return queryset.filter(team=team)
 
 
 class TeamViewSet(AuditedModelViewSet[Team]):
@@ -63,7 +79,7 @@ class TeamViewSet(AuditedModelViewSet[Team]):
 
 
 class TeamAliasViewSet(AuditedModelViewSet[TeamAlias]):
-    """Aliases only one team sees (``?team=id`` filters)."""
+    """Aliases only one team sees (``?team=`` id or name filters)."""
 
     serializer_class = TeamAliasSerializer
 
@@ -81,7 +97,8 @@ class TeamAliasViewSet(AuditedModelViewSet[TeamAlias]):
 
 
 class GatewayKeyViewSet(AuditedModelViewSet[GatewayKey]):
-    """Client keys of teams (``?team=id`` filters). The key itself is in the creation response only."""
+    """Client keys of teams (``?team=`` id or name filters). The key itself: in the creation
+    response only."""
 
     serializer_class = GatewayKeySerializer
 
@@ -120,7 +137,7 @@ def _usage_filter(params: dict[str, Any]) -> UsageFilter:
     )
 
 
-class UsageViewSet(viewsets.ReadOnlyModelViewSet[UsageRecord]):
+class UsageViewSet(JsonErrorsMixin, viewsets.ReadOnlyModelViewSet[UsageRecord]):
     """Usage records, newest first, and their aggregates. Filters are query parameters."""
 
     serializer_class = UsageRecordSerializer
@@ -145,14 +162,6 @@ class UsageViewSet(viewsets.ReadOnlyModelViewSet[UsageRecord]):
         except Http404:  # DRF's answer to an unknown ?format=: a bad parameter, not a missing page
             formats = ", ".join(renderer.format for renderer in self.get_renderers())
             raise serializers.ValidationError({"format": [f"Not one of: {formats}."]}) from None
-
-    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if response.status_code >= 400:
-            # Errors are JSON whatever format was asked for: a client reads {"detail"/"param": …}.
-            response.accepted_renderer = JSONRenderer()
-            response.accepted_media_type = JSONRenderer.media_type
-        return response
 
     @extend_schema(
         parameters=[

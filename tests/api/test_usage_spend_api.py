@@ -134,7 +134,7 @@ def test_csv_has_a_header_and_the_same_figures(
 
 
 def test_an_empty_csv_still_has_its_header(api: RecordingClient, keys: tuple[GatewayKey, GatewayKey]) -> None:
-    response = api.get(f"{AGGREGATE}?group_by=key&team=nobody&format=csv")
+    response = api.get(f"{AGGREGATE}?group_by=key&provider=nobody&format=csv")
     assert response.status_code == 200
     lines = response.content.decode().splitlines()
     assert len(lines) == 1

@@ -147,7 +147,7 @@ def test_custom_headers_aliases_and_default() -> None:
 @pytest.mark.parametrize(
     ("env", "toml", "message"),
     [
-        ({"A_API_KEY": "k"}, "", "missing base URL"),
+        ({"A_API_KEY": "k"}, "[a]\napi-format = 'openai'\n", "missing base URL"),
         ({"A_API_KEY": "k", "A_BASE_URL": "ftp://a"}, "", "must start with http"),
         (
             {"A_API_KEY": "k", "A_BASE_URL": "https://a", "A_API_FORMAT": "gopher"},
@@ -175,7 +175,7 @@ def test_validation_errors_are_clear(env: dict[str, str], toml: str, message: st
 
 
 def test_invalid_env_provider_name_is_reported() -> None:
-    spec = build_config(environ={"9LIVES_API_KEY": "k"}, toml_layers=[])
+    spec = build_config(environ={"9LIVES_API_KEY": "k", "9LIVES_BASE_URL": "https://x"}, toml_layers=[])
     assert any("not a valid provider name" in error for error in spec.errors)
 
 

@@ -17,7 +17,13 @@ total-timeout = 7200
 
 
 def test_env_toml_and_defaults_set_it() -> None:
-    env = {"FAST_API_KEY": "sk-fast", "FAST_TOTAL_TIMEOUT": "45.5", "PLAIN_API_KEY": "sk-plain"}
+    env = {
+        "FAST_API_KEY": "sk-fast",
+        "FAST_BASE_URL": "https://fast.example/v1",  # a name no layer knows needs its base URL
+        "FAST_TOTAL_TIMEOUT": "45.5",
+        "PLAIN_API_KEY": "sk-plain",
+        "PLAIN_BASE_URL": "https://plain.example/v1",
+    }
     spec = build_config(environ=env, toml_layers=[(TOML, "local.toml")])
     assert spec.providers["fast"].values["total_timeout"] == 45.5
     assert spec.providers["slow"].values["total_timeout"] == 7200.0
@@ -26,7 +32,8 @@ def test_env_toml_and_defaults_set_it() -> None:
 
 @pytest.mark.parametrize("value", ["0", "-5", "soon"])
 def test_a_bad_value_is_a_load_error_naming_it(value: str) -> None:
-    spec = build_config(environ={"FAST_API_KEY": "sk-fast", "FAST_TOTAL_TIMEOUT": value}, toml_layers=[])
+    env = {"FAST_API_KEY": "sk-fast", "FAST_BASE_URL": "https://fast.example/v1", "FAST_TOTAL_TIMEOUT": value}
+    spec = build_config(environ=env, toml_layers=[])
     assert any("total-timeout" in error for error in spec.providers["fast"].errors)
 
 

@@ -5,6 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from routing.errors import GatewayError
+from routing.groups.state import group_router
+from routing.groups.strategies import GroupChoice
 from routing.resolution import resolve_model
 from routing.snapshot import build_routing_table
 
@@ -21,7 +23,7 @@ class Command(BaseCommand):
         for name in options["models"]:
             self.stdout.write(self.style.MIGRATE_HEADING(name))
             try:
-                resolution = resolve_model(name, table)
+                resolution = resolve_model(name, table, chooser=group_router)
             except GatewayError as error:
                 self.stdout.write(self.style.ERROR(f"  error: {error.message}"))
                 failed = True
@@ -33,7 +35,21 @@ class Command(BaseCommand):
                     f"  → provider {resolution.provider.name}, model '{resolution.upstream_model}'"
                 )
             )
+            if resolution.group is not None:
+                self._group(resolution.group)
             for fallback in resolution.fallbacks:
                 self.stdout.write(f"  fallback: {fallback}")
         if failed:
             raise CommandError("some names did not resolve")
+
+    def _group(self, choice: GroupChoice) -> None:
+        self.stdout.write(f"  group {choice.group.name} ({choice.group.strategy}):")
+        for target in choice.group.deployments:
+            mark = "→" if target is choice.order[0] else " "
+            capacity = "".join(
+                f", {name} {value}" for name, value in (("rpm", target.rpm), ("tpm", target.tpm)) if value
+            )
+            self.stdout.write(
+                f"   {mark} {target.target} (weight {target.weight:g}, tier {target.tier}{capacity}, "
+                f"breaker {group_router.breaker_state(target.target.lower())})"
+            )

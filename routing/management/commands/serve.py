@@ -23,7 +23,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from providers.summary import render_summary_table
+from providers.config_sync import ApplyReport
+from routing.gateway_address import record_listening
+from routing.start_report import Listening, start_report
 from routing.startup import load_decision, shared_changes_warnings, startup_checks
 from vandamme.configuration import config_load_from_disk
 
@@ -87,6 +89,12 @@ class Command(BaseCommand):
         # Internal: the fresh process that only serves (see _exec_server).
         parser.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)
 
+    def _write_start_report(self, applied: ApplyReport | None, listening: Listening) -> None:
+        report = start_report(applied, listening)
+        self.stdout.write("\n".join(report.lines))
+        for warning in report.warnings:
+            self.stderr.write(self.style.ERROR(warning))
+
     def handle(self, *args: Any, **options: Any) -> None:
         server, workers = options["server"], options["workers"]
         _check_workers(server, workers)
@@ -102,19 +110,21 @@ class Command(BaseCommand):
                 "(the deploy's migrate step) or start with --migrate"
             )
         load, note = load_decision(load=options["load"], skip_load=options["skip_load"])
+        applied = None
         if load:
-            report = config_load_from_disk()
-            self.stdout.write(render_summary_table(report.results))
-            for warning in shared_changes_warnings(report.changes):
+            applied = config_load_from_disk()
+            for warning in shared_changes_warnings(applied.changes):
                 self.stderr.write(self.style.WARNING(warning))
         else:
             self.stdout.write(note)
+        self._write_start_report(applied, Listening(options["host"], options["port"]))
         processes = f", {workers} workers" if workers > 1 else ""
         self.stdout.write(
             f"vandamme listening on http://{options['host']}:{options['port']} ({server}{processes})"
         )
         self.stdout.flush()
         connection.close()
+        record_listening(options["host"], options["port"])  # for `manage.py claude` / `codex`
         _exec_server(server, options["host"], options["port"], workers)
 
 
