@@ -2,11 +2,12 @@
 
 The gateway (``manage.py serve``, pinned to the gateway core like ``bench.run``) serves
 the same question through ``/v1/chat/completions`` (a passthrough), ``/v1/responses``
-(translated to Chat Completions and back) and ``/v1/messages`` (translated likewise),
+(translated to Chat Completions and back; and, through a second provider on the same mock
+declared to speak the Responses API, a passthrough) and ``/v1/messages`` (translated likewise),
 each non-streamed and streamed; the mock's ``/v1/chat/completions`` hit directly is the
 reference. Per door and mode: the added p50 latency at concurrency 1 and the requests/s
-at concurrency 64, and the Responses door's added latency as a ratio of the Chat door's
-(PERF.md's target: within 10 %).
+at concurrency 64, and the Responses door's added latency, translated and passthrough, as a
+ratio of the Chat door's (PERF.md's target: within 10 %).
 
 Usage: python -m bench.doors [--server uvicorn] [--seconds 3] [--repeat 3]
 """
@@ -26,6 +27,7 @@ from bench.loadgen import build_request, percentile_ms, run_phase
 from bench.measure import CONCURRENCY, HEADERS, UNBOUNDED
 from bench.processes import (
     CLIENT_CORE,
+    PROVIDER_KEY,
     can_pin,
     pin_this_process,
     raise_open_file_limit,
@@ -55,6 +57,21 @@ def _responses_body(stream: bool) -> dict[str, Any]:
     return {"model": "bench", "max_output_tokens": 64, "stream": stream, "input": QUESTION}
 
 
+def _native_responses_body(stream: bool) -> dict[str, Any]:
+    return {**_responses_body(stream), "model": f"{NATIVE_PROVIDER}:bench"}
+
+
+def native_provider_env(mock_port: int) -> dict[str, str]:
+    """A second provider on the same mock, declared to speak the Responses API: through it
+    the Responses door is a passthrough, as the Chat door is for the first."""
+    prefix = NATIVE_PROVIDER.upper()
+    return {
+        f"{prefix}_API_KEY": PROVIDER_KEY,
+        f"{prefix}_BASE_URL": f"http://127.0.0.1:{mock_port}/v1",
+        f"{prefix}_RESPONSES_API": "true",
+    }
+
+
 def _chat_done(tail: bytes, stream: bool) -> bool:
     return b"[DONE]" in tail if stream else b'"finish_reason"' in tail
 
@@ -65,14 +82,21 @@ def _responses_done(tail: bytes, stream: bool) -> bool:
     return b'"completed_at":' in tail and b'"completed_at":null' not in tail
 
 
+def _native_done(tail: bytes, stream: bool) -> bool:
+    # The mock's own response object ends with its usage; so does its terminal event.
+    return b'"total_tokens"' in tail
+
+
 def _messages_done(tail: bytes, stream: bool) -> bool:
     return b"message_stop" in tail if stream else b"end_turn" in tail
 
 
+NATIVE_PROVIDER = "native"
 DIRECT = Door("mock direct", "/v1/chat/completions", _messages_body, _chat_done)
 DOORS = [
     Door("chat", "/v1/chat/completions", _messages_body, _chat_done),
-    Door("responses", "/v1/responses", _responses_body, _responses_done),
+    Door("responses", "/v1/responses", _responses_body, _responses_done),  # translated to Chat
+    Door("resp-native", "/v1/responses", _native_responses_body, _native_done),  # passthrough
     Door("messages", "/v1/messages", _messages_body, _messages_done),
 ]
 
@@ -145,11 +169,12 @@ def report(direct: list[Figures], doors: list[Figures]) -> str:
             f"{row.door:<11} {mode:<8} {row.p50_ms:>11.2f}  {extra:>+8.2f}"
             f"  {row.requests_per_second:>15.0f}  {row.errors:>6}"
         )
-    for stream in (False, True):
-        chat, responses = added.get(("chat", stream)), added.get(("responses", stream))
-        if chat and responses is not None:
-            mode = "stream" if stream else "json"
-            lines.append(f"responses / chat added latency ({mode}): {responses / chat:.2f}")
+    for door in ("responses", "resp-native"):
+        for stream in (False, True):
+            chat, responses = added.get(("chat", stream)), added.get((door, stream))
+            if chat and responses is not None:
+                mode = "stream" if stream else "json"
+                lines.append(f"{door} / chat added latency ({mode}): {responses / chat:.2f}")
     return "\n".join(lines)
 
 
@@ -165,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         mock = start_mock(workdir)
         try:
             mock.configure(chunks=10, delay_ms=0)
-            gateway = start_gateway(args.server, workdir, mock.port)
+            gateway = start_gateway(args.server, workdir, mock.port, native_provider_env(mock.port))
             try:
                 direct = [_figures(loop, mock.port, DIRECT, stream, args) for stream in (False, True)]
                 doors = [_figures(loop, gateway.port, door, s, args) for door in DOORS for s in (False, True)]

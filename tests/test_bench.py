@@ -215,10 +215,10 @@ def test_every_door_of_the_doors_bench_counts_the_gateways_whole_answers_as_comp
     """bench.doors' completeness checks against the real gateway: a check that never matches
     makes a door's figures all errors (the Responses door's once were: its status sits at the
     head of the body, beyond the tail the check sees)."""
-    from bench.doors import DIRECT, DOORS
+    from bench.doors import DIRECT, DOORS, native_provider_env
 
     process_mock = start_mock(tmp_path)
-    gateway = start_gateway("uvicorn", tmp_path, process_mock.port)
+    gateway = start_gateway("uvicorn", tmp_path, process_mock.port, native_provider_env(process_mock.port))
     loop = asyncio.new_event_loop()
     try:
         for door, port in [(DIRECT, process_mock.port), *[(door, gateway.port) for door in DOORS]]:

@@ -129,6 +129,9 @@ class _Translation:
         self.translator = translator
         self.secrets = secrets
         self.terminal: dict[str, Any] | None = None
+        # The upstream's own end marker (Chat's ``[DONE]``) went by: the answer is finished
+        # there, in the same write, not when the upstream's body ends a read later.
+        self.upstream_said_done = False
 
     def encoded(self, events: list[dict[str, Any]]) -> bytes:
         for event in events:
@@ -140,7 +143,11 @@ class _Translation:
         out: list[bytes] = []
         for event in upstream:
             data = event.data
-            if event.event == "ping" or not data.strip() or data.strip() == "[DONE]":
+            if data.strip() == "[DONE]":
+                self.upstream_said_done = True
+                out.append(self.encoded(self.translator.finish()))
+                break
+            if event.event == "ping" or not data.strip():
                 continue
             if '"error"' in data:  # an upstream error's message goes to the client: no secrets
                 data = scrub_secrets(data, self.secrets)
@@ -181,11 +188,12 @@ async def translated_to_responses(
             data = translation.fed(decoder.feed(raw))
             if data:
                 yield data
-            if translator.done:
-                break
-        else:
-            tail = translation.fed(decoder.flush())
-            yield tail + translation.encoded(translator.finish())
+            if translator.done and not translation.upstream_said_done:
+                break  # a terminal event of the upstream's, or its error: nothing more to relay
+        else:  # read to the end, so the upstream connection goes back to the pool
+            last = translation.fed(decoder.flush()) + translation.encoded(translator.finish())
+            if last:
+                yield last
         status = 200
     except Exception as exc:
         log_stream_failure(exc)
