@@ -12,12 +12,13 @@ down the row is read instead, and a bump never fails because of Redis.
 """
 
 import asyncio
+import time
 import weakref
 from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 
 from providers.models import ConfigGeneration
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     import redis.asyncio
 
 GENERATION_KEY = "vandamme:config-generation"
+
+# Seconds between tries of a bump that found the database locked (about 0.6 s in all).
+BUMP_RETRY_WAITS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.3)
 
 # Raise the copy, never lower it: two commits' publishes may arrive out of order.
 PUBLISH_SCRIPT = """
@@ -135,9 +139,20 @@ def _publish(value: int) -> None:
 
 
 def _bump_now() -> None:
-    updated = ConfigGeneration.objects.filter(pk=1).update(value=F("value") + 1)
-    if not updated:
-        ConfigGeneration.objects.get_or_create(pk=1, defaults={"value": 1})
+    """Raise the row, then Redis's copy. A locked database (SQLite while another writer
+    holds it) is tried again for a moment: a lost bump would leave every process on the
+    old configuration until some later change, the change itself being committed."""
+    for wait in (*BUMP_RETRY_WAITS, None):
+        try:
+            with transaction.atomic():
+                updated = ConfigGeneration.objects.filter(pk=1).update(value=F("value") + 1)
+                if not updated:
+                    ConfigGeneration.objects.get_or_create(pk=1, defaults={"value": 1})
+            break
+        except OperationalError:
+            if wait is None:
+                raise
+            time.sleep(wait)
     _publish(config_generation_get())
 
 
