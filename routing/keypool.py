@@ -50,7 +50,8 @@ class KeyPools:
         """The provider's keys in the order to try them for one request.
 
         Round robin: each request starts one key further. Keys cooling down go last, so
-        a request still has a chance when every key is cooling.
+        a request still has a chance when every key is cooling. A key whose streak just
+        disabled it is left out at once, before the snapshot without it arrives.
         """
         keys = provider.keys
         if not keys:
@@ -59,10 +60,19 @@ class KeyPools:
         if pool.seen is not keys:  # a new snapshot: once per rebuild, not per request
             self._forgive_reenabled(pool, keys)
         start = next(pool.cursor) % len(keys)
-        ordered = keys[start:] + keys[:start]
         now = time.monotonic()
-        ready = [k for k in ordered if self._state(pool, k).cooldown_until <= now]
-        cooling = [k for k in ordered if self._state(pool, k).cooldown_until > now]
+        ready: list[KeyConfig] = []
+        cooling: list[KeyConfig] = []
+        for key in keys[start:] + keys[:start]:
+            state = pool.keys.get(key.fingerprint)
+            if state is None:
+                ready.append(key)
+            elif state.consecutive_failures >= DISABLE_AFTER:
+                continue  # disabled by its streak here: the snapshot without it is on its way
+            elif state.cooldown_until > now:
+                cooling.append(key)
+            else:
+                ready.append(key)
         return ready + cooling
 
     def is_cooling(self, provider: str, key: KeyConfig) -> bool:
