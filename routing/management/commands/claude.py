@@ -11,7 +11,8 @@
   question is asked only when ``ANTHROPIC_API_KEY`` is set and its last 20 characters
   are not in ``customApiKeyResponses.approved`` of ``~/.claude.json``). The key is
   ``PROXY_API_KEY`` when set, else your own ``ANTHROPIC_AUTH_TOKEN`` or
-  ``ANTHROPIC_API_KEY`` (a team's gateway key), else a placeholder an open gateway accepts.
+  ``ANTHROPIC_API_KEY`` (a team's gateway key), else ``OPEN_GATEWAY_KEY``: a fixed
+  stand-in, since an open gateway accepts any key and Claude Code wants one.
 - ``CLAUDE_CODE_MAX_OUTPUT_TOKENS``: yours when set, else ``DEFAULT_MAX_OUTPUT_TOKENS``.
   Claude Code asks for 32 000 output tokens from a model it does not know (every
   ``provider:model`` name), which gpt-4o and most non-Anthropic models refuse. The gateway
